@@ -1,0 +1,1 @@
+//! cable-ble (in progress)

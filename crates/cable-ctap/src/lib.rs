@@ -1,0 +1,1 @@
+//! cable-ctap (in progress)

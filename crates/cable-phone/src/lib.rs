@@ -1,0 +1,1 @@
+//! cable-phone (in progress)

@@ -1,0 +1,1 @@
+//! cable-qr (in progress)

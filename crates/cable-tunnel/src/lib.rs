@@ -1,0 +1,1 @@
+//! cable-tunnel (in progress)

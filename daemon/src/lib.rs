@@ -1,0 +1,1 @@
+//! cabled engine
