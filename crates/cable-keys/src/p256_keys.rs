@@ -22,8 +22,12 @@ pub struct PublicKey(p256::PublicKey);
 impl PublicKey {
     /// Parses a SEC1 point, compressed (33 bytes) or uncompressed (65 bytes).
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, KeyError> {
-        if bytes.len() != 33 && bytes.len() != 65 {
-            return Err(KeyError::PublicKeyLength(bytes.len()));
+        // Only the two X9.62 forms hybrid uses; BoringSSL (so Chromium) rejects the rest,
+        // such as SEC1 "compact" points that p256 would otherwise accept.
+        match (bytes.len(), bytes.first()) {
+            (33, Some(2 | 3)) | (65, Some(4)) => {}
+            (33 | 65, _) => return Err(KeyError::NotOnCurve),
+            (len, _) => return Err(KeyError::PublicKeyLength(len)),
         }
         p256::PublicKey::from_sec1_bytes(bytes)
             .map(Self)

@@ -92,4 +92,9 @@ fn bad_public_keys_are_named() {
     off_curve[0] = 4;
     off_curve[64] = 1;
     assert_eq!(PublicKey::from_sec1(&off_curve), Err(KeyError::NotOnCurve));
+    // A valid point in a prefix that is not compressed/uncompressed X9.62.
+    let mut rng = rand_core::OsRng;
+    let mut compact = cable_keys::IdentityKey::generate(&mut rng).public_key().compressed();
+    compact[0] = 5;
+    assert_eq!(PublicKey::from_sec1(&compact), Err(KeyError::NotOnCurve));
 }
