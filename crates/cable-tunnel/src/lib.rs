@@ -1,1 +1,40 @@
-//! cable-tunnel (in progress)
+//! The tunnel layer of the FIDO hybrid transport (caBLE v2), HYBRID.md §5–§7, §9, §11–§12.
+//!
+//! Read top-down along a session:
+//! * [`domain`] and [`urls`]: which tunnel server, which endpoint, which headers (§5);
+//! * [`handshake`]: Noise KNpsk0 (QR) and NKpsk0 (linked), both roles (§6);
+//! * [`crypter`]: the padded AES-GCM channel, with the desktop's legacy fallback (§7.1–7.2);
+//! * [`post_handshake`], [`frame`], [`update`]: the messages inside the channel (§7.4–7.6);
+//! * [`linking`] and [`client_payload`]: linked devices (§9);
+//! * [`l2cap`]: the CTAP 2.3 BLE channel's CR LF framing (§10);
+//! * [`client`]: the websocket client, the crate's only I/O.
+//!
+//! Everything except `client` is sans-IO: bytes in, bytes out, randomness from the caller.
+
+pub mod client;
+pub mod client_payload;
+pub mod crypter;
+pub mod domain;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod l2cap;
+pub mod linking;
+pub mod post_handshake;
+pub mod update;
+pub mod urls;
+
+pub use client_payload::ClientPayload;
+pub use crypter::{Construction, Crypter, Role};
+pub use domain::{domain_name, ASSIGNED_DOMAINS};
+pub use error::{Error, Result};
+pub use frame::{Frame, MessageType, Revision};
+pub use handshake::{respond_linked, respond_qr, Flow, HandshakeInitiator, HandshakeResult};
+pub use linking::{handshake_signature, verify_handshake_signature, LinkingInfo};
+pub use post_handshake::PostHandshake;
+pub use update::UpdateMessage;
+pub use urls::{
+    connect_path, connect_url, contact_path, contact_url, new_path, new_url,
+    parse_routing_id_header, TunnelBase, TunnelPath, CLIENT_PAYLOAD_HEADER, ROUTING_ID_HEADER,
+    SIGNAL_CONNECTION_HEADER, WEBSOCKET_PROTOCOL,
+};
