@@ -1,1 +1,28 @@
-fn main() {}
+//! `cablectl`: the command line of cable.
+//!
+//! Every command prints its result on stdout (human text, or JSON with `--json`) and, on failure,
+//! exactly one line on stderr saying what failed and what to do, then exits non-zero.
+
+mod cli;
+mod commands;
+mod output;
+mod printer;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    // Logs go to stderr, quiet unless RUST_LOG asks.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match commands::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the cause chain on one line: "what failed: why".
+            eprintln!("cablectl: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

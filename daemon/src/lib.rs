@@ -1,1 +1,5 @@
-//! cabled engine
+//! cabled: the session engine that runs one hybrid transaction (shared by `cablectl` and the
+//! daemon), and the daemon's IPC server.
+
+pub mod engine;
+pub mod ipc;

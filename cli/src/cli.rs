@@ -1,0 +1,197 @@
+//! The command-line grammar (clap). Behaviour lives in `commands/`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cablectl",
+    version,
+    about = "Use a phone as the passkey authenticator of this computer (FIDO hybrid / caBLE v2)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create, decode and draw FIDO:/ QR codes.
+    #[command(subcommand)]
+    Qr(QrCommand),
+    /// Work with captured BLE adverts.
+    #[command(subcommand)]
+    Advert(AdvertCommand),
+    /// Tunnel servers: names of domain IDs, and a local tunnel server.
+    #[command(subcommand)]
+    Tunnel(TunnelCommand),
+    /// Create a passkey on your phone (the QR code is drawn here).
+    Register(RegisterArgs),
+    /// Sign in with a passkey from your phone.
+    SignIn(SignInArgs),
+    /// Play the phone: a software authenticator that answers a QR code on loopback.
+    Phone(PhoneArgs),
+    /// Run a registration and a sign-in on loopback: local tunnel server, virtual radio and a
+    /// software phone, no Bluetooth or internet needed.
+    Demo {
+        /// Print one JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Do not draw the QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QrCommand {
+    /// Generate a fresh QR handshake and print its URL (and, for debugging, its secret and key).
+    New {
+        /// Print JSON: {"url", "qr_secret", "public_key", ...}.
+        #[arg(long)]
+        json: bool,
+        /// Request type hint: ga (sign in) or mc (register).
+        #[arg(long, default_value = "ga")]
+        request_type: String,
+        /// Offer linking ("remember this computer") in key 4.
+        #[arg(long)]
+        linking: bool,
+    },
+    /// Print every field of a FIDO:/ URL.
+    Decode {
+        url: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw a FIDO:/ URL as a QR code (terminal by default).
+    Show {
+        url: String,
+        /// Write an SVG file instead of drawing in the terminal.
+        #[arg(long, value_name = "FILE", conflicts_with = "png")]
+        svg: Option<PathBuf>,
+        /// Write a PNG file instead of drawing in the terminal.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdvertCommand {
+    /// Decrypt and verify a captured advert (20 bytes of service data, hex; a CTAP 2.3 suffix may follow).
+    Decrypt(AdvertDecrypt),
+}
+
+#[derive(Args, Debug)]
+pub struct AdvertDecrypt {
+    /// The QR secret (32 hex digits) the advert is expected to be encrypted for.
+    #[arg(
+        long,
+        value_name = "HEX",
+        required_unless_present = "qr",
+        conflicts_with = "qr"
+    )]
+    pub secret: Option<String>,
+    /// The FIDO:/ URL of the QR code instead of its secret.
+    #[arg(long, value_name = "URL")]
+    pub qr: Option<String>,
+    /// The advert's service data, hex.
+    pub advert_hex: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TunnelCommand {
+    /// Print the host name of a tunnel-server domain ID (decimal, or hex with 0x).
+    Domain { id: String },
+    /// Run a local tunnel server (for the virtual radio and software phone).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+/// Flags shared by commands that run a hybrid session.
+#[derive(Args, Debug, Clone)]
+pub struct SessionFlags {
+    /// Print one JSON object per line (events, then the credential or the error).
+    #[arg(long)]
+    pub json: bool,
+    /// Use this tunnel server for every tunnel domain, e.g. ws://127.0.0.1:8080.
+    #[arg(long, value_name = "URL")]
+    pub tunnel_url: Option<String>,
+    /// Where adverts come from: bluetooth (default), bluetooth:ADAPTER, or udp:HOST:PORT.
+    #[arg(long, value_name = "RADIO", default_value = "bluetooth")]
+    pub radio: String,
+    /// Seconds to wait for the phone (scan the QR code and approach the computer).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct RegisterArgs {
+    /// The relying party ID (the site's domain), e.g. example.com.
+    #[arg(long)]
+    pub rp_id: String,
+    /// The origin the request comes from, e.g. https://example.com.
+    #[arg(long)]
+    pub origin: String,
+    /// The account name, e.g. alice@example.com.
+    #[arg(long)]
+    pub user_name: String,
+    /// The name shown for the account (defaults to the account name).
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Create a non-discoverable credential (server-side credential) instead of a passkey.
+    #[arg(long)]
+    pub non_discoverable: bool,
+    #[command(flatten)]
+    pub session: SessionFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct SignInArgs {
+    /// The relying party ID (the site's domain), e.g. example.com.
+    #[arg(long)]
+    pub rp_id: String,
+    /// The origin the request comes from, e.g. https://example.com.
+    #[arg(long)]
+    pub origin: String,
+    /// Allow only this credential (base64url); repeatable. Default: any passkey of the site.
+    #[arg(long = "credential-id", value_name = "B64URL")]
+    pub credential_ids: Vec<String>,
+    #[command(flatten)]
+    pub session: SessionFlags,
+}
+
+#[derive(Args, Debug)]
+pub struct PhoneArgs {
+    /// The FIDO:/ URL shown by the desktop.
+    #[arg(long)]
+    pub qr: String,
+    /// The tunnel server to use, e.g. ws://127.0.0.1:8080.
+    #[arg(long, value_name = "URL")]
+    pub tunnel_url: String,
+    /// The desktop's virtual radio address (HOST:PORT or udp:HOST:PORT).
+    #[arg(long, value_name = "ADDR")]
+    pub radio: String,
+    /// Which phone to imitate.
+    #[arg(long, value_enum, default_value = "android")]
+    pub profile: ProfileArg,
+    /// Keep passkeys in this file (JSON, created if missing) instead of in memory.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
+    /// Decline the request, as a person tapping "Cancel" would.
+    #[arg(long)]
+    pub deny: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum ProfileArg {
+    Android,
+    Ios,
+}

@@ -1,0 +1,28 @@
+//! One module per command group; `run` dispatches.
+
+mod advert;
+mod qr;
+pub mod session;
+mod tunnel;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Qr(cmd) => qr::run(cmd),
+        Command::Advert(cmd) => advert::run(cmd),
+        Command::Tunnel(cmd) => tunnel::run(cmd),
+        Command::Register(args) => session::register(args),
+        Command::SignIn(args) => session::sign_in(args),
+        Command::Phone(_) | Command::Demo { .. } => anyhow::bail!("not yet available"),
+    }
+}
+
+/// The async runtime for commands that do I/O.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}

@@ -1,0 +1,119 @@
+//! `cablectl register` and `cablectl sign-in`: a WebAuthn ceremony with the phone.
+
+use crate::cli::{RegisterArgs, SessionFlags, SignInArgs};
+use crate::printer::Printer;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use cabled::engine::{
+    CancellationToken, Engine, EngineConfig, RadioConfig, SessionError, TunnelConfig,
+    WebAuthnRequest,
+};
+use rand_core::RngCore;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub fn register(args: RegisterArgs) -> anyhow::Result<()> {
+    let options = json!({
+        "rp": { "id": args.rp_id, "name": args.rp_id },
+        "user": {
+            "id": random_b64(16),
+            "name": args.user_name,
+            "displayName": args.display_name.as_deref().unwrap_or(&args.user_name),
+        },
+        "challenge": random_b64(32),
+        "pubKeyCredParams": [
+            { "type": "public-key", "alg": -7 },
+            { "type": "public-key", "alg": -257 },
+        ],
+        "authenticatorSelection": {
+            "residentKey": if args.non_discoverable { "discouraged" } else { "required" },
+            "requireResidentKey": !args.non_discoverable,
+            "userVerification": "required",
+        },
+        "attestation": "none",
+        "timeout": args.session.timeout * 1000,
+    });
+    let request = WebAuthnRequest::Create {
+        origin: args.origin,
+        options,
+    };
+    run(&args.session, request)
+}
+
+pub fn sign_in(args: SignInArgs) -> anyhow::Result<()> {
+    for id in &args.credential_ids {
+        URL_SAFE_NO_PAD
+            .decode(id)
+            .map_err(|_| anyhow::anyhow!("--credential-id {id:?} is not base64url (no padding)"))?;
+    }
+    let allow: Vec<Value> = args
+        .credential_ids
+        .iter()
+        .map(|id| json!({ "type": "public-key", "id": id }))
+        .collect();
+    let options = json!({
+        "challenge": random_b64(32),
+        "rpId": args.rp_id,
+        "allowCredentials": allow,
+        "userVerification": "required",
+        "timeout": args.session.timeout * 1000,
+    });
+    let request = WebAuthnRequest::Get {
+        origin: args.origin,
+        options,
+    };
+    run(&args.session, request)
+}
+
+pub fn engine_config(flags: &SessionFlags) -> anyhow::Result<EngineConfig> {
+    let mut config = EngineConfig {
+        radio: RadioConfig::parse(&flags.radio).map_err(anyhow::Error::msg)?,
+        ..EngineConfig::default()
+    };
+    if let Some(url) = &flags.tunnel_url {
+        config.tunnel = TunnelConfig::Override(url.clone());
+    }
+    config.timeouts.advert = Duration::from_secs(flags.timeout);
+    Ok(config)
+}
+
+fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
+    let config = engine_config(flags)?;
+    let printer = Printer {
+        json: flags.json,
+        draw_qr: true,
+    };
+    let runtime = crate::commands::runtime()?;
+    runtime.block_on(async move {
+        let engine = Engine::new(config);
+        let sink = printer.sink();
+        let cancel = CancellationToken::new();
+        let ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                ctrl_c.cancel();
+            }
+        });
+        match engine.webauthn(request, sink.clone(), cancel).await {
+            Ok(credential) => {
+                printer.credential(&sink, credential);
+                Ok(())
+            }
+            Err(error) => {
+                printer.error(&sink, &error);
+                Err(person_facing(error))
+            }
+        }
+    })
+}
+
+/// The stderr line for a failed session: the message, and the code for scripts.
+pub fn person_facing(error: SessionError) -> anyhow::Error {
+    anyhow::anyhow!("{error} [{}]", error.code())
+}
+
+fn random_b64(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,154 @@
+//! Progress events: one per phase, stamped with milliseconds since the session began. The
+//! same JSON objects are printed by `cablectl --json` and sent by `cabled` as
+//! `session.event` notifications, so a person debugging a failed pairing sees one timeline.
+
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionEvent {
+    #[serde(flatten)]
+    pub kind: EventKind,
+    pub t_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// Show this QR code to the user.
+    Qr { url: String },
+    /// Waiting for the phone's Bluetooth advert.
+    Scanning { radio: String },
+    /// A linked phone is being contacted through its tunnel server.
+    Contacting { device: String, name: String },
+    /// The phone's advert was seen and decrypted.
+    Advert {
+        uuid: String,
+        source: String,
+        routing_id: String,
+        tunnel_domain_id: u16,
+        tunnel_domain: String,
+        rssi: Option<i16>,
+    },
+    /// Opening the websocket to the tunnel server.
+    TunnelConnecting { url: String },
+    /// The tunnel server accepted (HTTP 101).
+    TunnelConnected { http_status: u16 },
+    /// The Noise handshake completed.
+    Handshake { protocol: String },
+    /// The phone's post-handshake message: what it supports.
+    PhoneReady {
+        versions: Vec<String>,
+        aaguid: String,
+        features: Vec<String>,
+        revision: u8,
+    },
+    /// A CTAP request went to the phone (the user now confirms on the phone).
+    CtapRequest { command: String },
+    /// The phone answered.
+    CtapResponse { status: String, status_code: u8 },
+    /// The phone offered to remember this computer and its data verified.
+    Linked { name: String, device: String },
+    /// Linking data arrived but was dropped.
+    LinkRejected { reason: String },
+    /// Which path reached the phone first.
+    Path { path: String },
+    /// The session ended: we sent shutdown and closed the tunnel.
+    Closed,
+    /// The final result (emitted by front ends, not the engine).
+    Credential { credential: Value },
+    /// The session failed.
+    Error { code: String, message: String },
+}
+
+impl SessionEvent {
+    pub fn name(&self) -> &'static str {
+        match &self.kind {
+            EventKind::Qr { .. } => "qr",
+            EventKind::Scanning { .. } => "scanning",
+            EventKind::Contacting { .. } => "contacting",
+            EventKind::Advert { .. } => "advert",
+            EventKind::TunnelConnecting { .. } => "tunnel_connecting",
+            EventKind::TunnelConnected { .. } => "tunnel_connected",
+            EventKind::Handshake { .. } => "handshake",
+            EventKind::PhoneReady { .. } => "phone_ready",
+            EventKind::CtapRequest { .. } => "ctap_request",
+            EventKind::CtapResponse { .. } => "ctap_response",
+            EventKind::Linked { .. } => "linked",
+            EventKind::LinkRejected { .. } => "link_rejected",
+            EventKind::Path { .. } => "path",
+            EventKind::Closed => "closed",
+            EventKind::Credential { .. } => "credential",
+            EventKind::Error { .. } => "error",
+        }
+    }
+
+    /// The event as one JSON object (`{"event": ..., ..., "t_ms": ...}`).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// One readable line for people (the same timeline as the JSON).
+    pub fn human(&self) -> String {
+        let t = format!("{:>6} ms", self.t_ms);
+        let what = match &self.kind {
+            EventKind::Qr { .. } => "QR code ready: scan it with your phone's camera".to_string(),
+            EventKind::Scanning { radio } => format!("waiting for the phone's Bluetooth advert ({radio})"),
+            EventKind::Contacting { name, .. } => format!("contacting linked phone \"{name}\""),
+            EventKind::Advert { uuid, source, routing_id, tunnel_domain, rssi, .. } => format!(
+                "advert seen: UUID {uuid} via {source}, routing ID {routing_id}, tunnel {tunnel_domain}{}",
+                rssi.map(|r| format!(", RSSI {r} dBm")).unwrap_or_default()
+            ),
+            EventKind::TunnelConnecting { url } => format!("connecting to tunnel {url}"),
+            EventKind::TunnelConnected { http_status } => format!("tunnel open (HTTP {http_status})"),
+            EventKind::Handshake { protocol } => format!("handshake done ({protocol})"),
+            EventKind::PhoneReady { versions, features, revision, .. } => format!(
+                "phone ready: {} (features {}, protocol revision {revision})",
+                versions.join(", "),
+                features.join(", ")
+            ),
+            EventKind::CtapRequest { command } => format!("sent {command}: confirm on your phone"),
+            EventKind::CtapResponse { status, .. } => format!("phone answered: {status}"),
+            EventKind::Linked { name, .. } => format!("the phone \"{name}\" will remember this computer"),
+            EventKind::LinkRejected { reason } => format!("ignored linking data: {reason}"),
+            EventKind::Path { path } => format!("reached the phone via {path}"),
+            EventKind::Closed => "session closed".to_string(),
+            EventKind::Credential { .. } => "credential received".to_string(),
+            EventKind::Error { message, .. } => format!("error: {message}"),
+        };
+        format!("{t}  {what}")
+    }
+}
+
+/// Where a session's events go, stamped with the time since the session began.
+#[derive(Clone)]
+pub struct EventSink {
+    start: std::time::Instant,
+    deliver: std::sync::Arc<dyn Fn(SessionEvent) + Send + Sync>,
+}
+
+impl EventSink {
+    pub fn new(deliver: impl Fn(SessionEvent) + Send + Sync + 'static) -> Self {
+        Self {
+            start: std::time::Instant::now(),
+            deliver: std::sync::Arc::new(deliver),
+        }
+    }
+
+    /// A sink that drops everything.
+    pub fn discard() -> Self {
+        Self::new(|_| {})
+    }
+
+    /// Milliseconds since this sink (the session) began.
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub fn emit(&self, kind: EventKind) {
+        (self.deliver)(SessionEvent {
+            kind,
+            t_ms: self.elapsed_ms(),
+        });
+    }
+}

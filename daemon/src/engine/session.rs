@@ -1,0 +1,327 @@
+//! The async half of a session: waits (each with a timeout and cancellation), moves bytes
+//! between the tunnel socket and the sans-IO `DesktopChannel`, and reports each phase.
+
+use crate::engine::channel::{ChannelEvent, CtapRoute, DesktopChannel};
+use crate::engine::config::{EngineConfig, Timeouts};
+use crate::engine::error::{Phase, SessionError};
+use crate::engine::events::{EventKind, EventSink};
+use crate::engine::radio::RadioHub;
+use cable_ble::DomainCheck;
+use cable_qr::{QrHandshake, RequestType};
+use cable_tunnel::client::{connect, ClientOptions, TunnelRequest, TunnelSocket};
+use cable_tunnel::{LinkingInfo, Revision};
+use rand_core::OsRng;
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+/// Waits for `fut` unless the session is cancelled or `limit` passes.
+pub(crate) async fn bounded<T>(
+    cancel: &CancellationToken,
+    limit: Duration,
+    on_timeout: SessionError,
+    fut: impl Future<Output = T>,
+) -> Result<T, SessionError> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(SessionError::Cancelled),
+        r = tokio::time::timeout(limit, fut) => r.map_err(|_| on_timeout),
+    }
+}
+
+/// A session whose channel is open: the phone has sent its post-handshake message.
+pub(crate) struct Established {
+    socket: TunnelSocket,
+    channel: DesktopChannel,
+    events: EventSink,
+    timeouts: Timeouts,
+    cancel: CancellationToken,
+    offered_linking: bool,
+    /// Verified linking data received so far.
+    pub links: Vec<LinkingInfo>,
+}
+
+/// QR flow up to an open channel: QR → advert → tunnel → handshake → post-handshake.
+pub(crate) async fn establish_qr(
+    config: &EngineConfig,
+    radio: &RadioHub,
+    request_type: RequestType,
+    events: &EventSink,
+    cancel: &CancellationToken,
+) -> Result<Established, SessionError> {
+    let t = &config.timeouts;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let qr = QrHandshake::generate(&mut OsRng, request_type, config.linking, now);
+    // Listen before showing the QR so no advert is missed.
+    let mut registration = radio
+        .register(qr.payload().eid_key(), DomainCheck::Qr)
+        .await?;
+    events.emit(EventKind::Qr { url: qr.url() });
+    events.emit(EventKind::Scanning {
+        radio: config.radio.describe(),
+    });
+    let seen = bounded(
+        cancel,
+        t.advert,
+        SessionError::NoPhone { after: t.advert },
+        &mut registration.seen,
+    )
+    .await?
+    .map_err(|_| SessionError::TunnelIo("the radio stopped while waiting for the phone".into()))?;
+    let eid = seen.advert.eid;
+    events.emit(EventKind::Advert {
+        uuid: format!("{:04X}", seen.uuid),
+        source: format!("{:?}", seen.source),
+        routing_id: hex::encode(eid.routing_id),
+        tunnel_domain_id: eid.tunnel_domain_id,
+        tunnel_domain: cable_tunnel::domain_name(eid.tunnel_domain_id).unwrap_or_default(),
+        rssi: seen.rssi,
+    });
+
+    let psk = qr.payload().psk(&seen.advert.plaintext);
+    let request = TunnelRequest::Connect {
+        routing_id: eid.routing_id,
+        tunnel_id: qr.payload().tunnel_id(),
+    };
+    let mut socket = open_tunnel(config, eid.tunnel_domain_id, request, events, cancel).await?;
+    let (channel, msg1) =
+        DesktopChannel::start_qr(&psk, qr.identity(), config.linking, &mut OsRng)?;
+    send(&mut socket, &msg1).await?;
+    let established = Established {
+        socket,
+        channel,
+        events: events.clone(),
+        timeouts: *t,
+        cancel: cancel.clone(),
+        offered_linking: config.linking,
+        links: Vec::new(),
+    };
+    established.open("Noise_KNpsk0_P256_AESGCM_SHA256").await
+}
+
+/// Connects to the tunnel server, reporting the URL and the outcome.
+pub(crate) async fn open_tunnel(
+    config: &EngineConfig,
+    domain_id: u16,
+    request: TunnelRequest,
+    events: &EventSink,
+    cancel: &CancellationToken,
+) -> Result<TunnelSocket, SessionError> {
+    let opts = ClientOptions {
+        base: config.tunnel.base(domain_id),
+        connect_timeout: config.timeouts.tunnel_connect,
+        ..ClientOptions::default()
+    };
+    let url = tunnel_url(&opts, &request);
+    events.emit(EventKind::TunnelConnecting { url });
+    let limit = config.timeouts.tunnel_connect;
+    let socket = bounded(
+        cancel,
+        limit + Duration::from_secs(1),
+        SessionError::Timeout {
+            phase: Phase::TunnelConnect,
+            after: limit,
+        },
+        connect(request, &opts),
+    )
+    .await?
+    .map_err(SessionError::Tunnel)?;
+    events.emit(EventKind::TunnelConnected { http_status: 101 });
+    Ok(socket)
+}
+
+/// The URL a request opens, for the timeline (contact IDs are not secret; tunnel IDs are
+/// derived from the QR secret but reveal nothing about it).
+fn tunnel_url(opts: &ClientOptions, request: &TunnelRequest) -> String {
+    let url = match request {
+        TunnelRequest::New { tunnel_id } => cable_tunnel::new_url(&opts.base, tunnel_id),
+        TunnelRequest::Connect {
+            routing_id,
+            tunnel_id,
+        } => cable_tunnel::connect_url(&opts.base, routing_id, tunnel_id),
+        TunnelRequest::Contact { contact_id, .. } => {
+            cable_tunnel::contact_url(&opts.base, contact_id)
+        }
+    };
+    url.unwrap_or_else(|e| format!("(invalid: {e})"))
+}
+
+async fn send(socket: &mut TunnelSocket, bytes: &[u8]) -> Result<(), SessionError> {
+    socket
+        .send(bytes)
+        .await
+        .map_err(|e| SessionError::TunnelIo(e.to_string()))
+}
+
+impl Established {
+    /// Handshake and post-handshake message; on failure the tunnel is closed.
+    async fn open(mut self, protocol: &str) -> Result<Self, SessionError> {
+        match self.wait_ready(protocol).await {
+            Ok(()) => Ok(self),
+            Err(e) => {
+                self.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn wait_ready(&mut self, protocol: &str) -> Result<(), SessionError> {
+        let t = self.timeouts;
+        let mut phase = Phase::Handshake;
+        while !self.channel.is_ready() {
+            let limit = match phase {
+                Phase::Handshake => t.handshake,
+                _ => t.post_handshake,
+            };
+            for event in self.receive(phase, limit).await? {
+                match event {
+                    ChannelEvent::HandshakeDone => {
+                        self.events.emit(EventKind::Handshake {
+                            protocol: protocol.to_string(),
+                        });
+                        phase = Phase::PostHandshake;
+                    }
+                    ChannelEvent::Ready {
+                        get_info,
+                        features,
+                        revision,
+                    } => self.report_ready(&get_info, features, revision),
+                    other => self.note(other)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn report_ready(&self, get_info: &[u8], features: Vec<String>, revision: Revision) {
+        use cable_ctap::CborMessage;
+        let info = cable_ctap::GetInfoResponse::from_cbor(get_info).ok();
+        self.events.emit(EventKind::PhoneReady {
+            versions: info
+                .as_ref()
+                .map(|i| i.versions.clone())
+                .unwrap_or_default(),
+            aaguid: info.map(|i| hex::encode(i.aaguid)).unwrap_or_default(),
+            features,
+            revision: match revision {
+                Revision::Zero => 0,
+                Revision::One => 1,
+            },
+        });
+    }
+
+    /// Events that may arrive at any time: linking data, the connect signal.
+    fn note(&mut self, event: ChannelEvent) -> Result<(), SessionError> {
+        match event {
+            ChannelEvent::Linked(info) => {
+                self.events.emit(EventKind::Linked {
+                    name: info.name.clone(),
+                    device: hex::encode(&info.phone_public_key[1..9]),
+                });
+                self.links.push(*info);
+            }
+            ChannelEvent::LinkingRejected(reason) => self.events.emit(EventKind::LinkRejected {
+                reason: reason.to_string(),
+            }),
+            ChannelEvent::PhoneJoined | ChannelEvent::HandshakeDone => {}
+            ChannelEvent::PhoneShutdown => return Err(SessionError::Disconnected(Phase::Ctap)),
+            ChannelEvent::Ready { .. } | ChannelEvent::CtapResponse(_) => {
+                return Err(SessionError::BadResponse("an unexpected message".into()))
+            }
+        }
+        Ok(())
+    }
+
+    async fn receive(
+        &mut self,
+        phase: Phase,
+        limit: Duration,
+    ) -> Result<Vec<ChannelEvent>, SessionError> {
+        let message = bounded(
+            &self.cancel,
+            limit,
+            SessionError::Timeout {
+                phase,
+                after: limit,
+            },
+            self.socket.recv(),
+        )
+        .await?
+        .map_err(|e| SessionError::TunnelIo(e.to_string()))?
+        .ok_or(SessionError::Disconnected(phase))?;
+        Ok(self.channel.receive(&message)?)
+    }
+
+    /// One CTAP exchange: `command || CBOR` in, `status || CBOR` out. getInfo is answered
+    /// locally; a phone error status is returned as bytes (the caller decides).
+    pub async fn ctap(&mut self, request: &[u8]) -> Result<Vec<u8>, SessionError> {
+        let wire = match self.channel.ctap_request(request)? {
+            CtapRoute::Local(response) => return Ok(response),
+            CtapRoute::Phone(wire) => wire,
+        };
+        send(&mut self.socket, &wire).await?;
+        self.events.emit(EventKind::CtapRequest {
+            command: command_name(request.first().copied()),
+        });
+        loop {
+            for event in self.receive(Phase::Ctap, self.timeouts.ctap).await? {
+                if let ChannelEvent::CtapResponse(response) = event {
+                    let status =
+                        cable_ctap::CtapStatus::from_u8(response.first().copied().unwrap_or(0xff));
+                    self.events.emit(EventKind::CtapResponse {
+                        status: status.name().to_string(),
+                        status_code: status.code(),
+                    });
+                    return Ok(response);
+                }
+                self.note(event)?;
+            }
+        }
+    }
+
+    /// Ends the session: waits briefly for linking data if it was offered and has not come,
+    /// then sends shutdown and closes.
+    pub async fn finish(mut self) -> Vec<LinkingInfo> {
+        if self.offered_linking && self.links.is_empty() {
+            let limit = self.timeouts.linking_wait;
+            while let Ok(events) = self.receive(Phase::Ctap, limit).await {
+                let mut linked = false;
+                for event in events {
+                    linked |= matches!(event, ChannelEvent::Linked(_));
+                    if self.note(event).is_err() {
+                        break;
+                    }
+                }
+                if linked {
+                    break;
+                }
+            }
+        }
+        self.abort().await;
+        std::mem::take(&mut self.links)
+    }
+
+    /// Sends the encrypted shutdown (if the channel has one) and closes the socket; used on
+    /// success, error and cancel alike so the phone always learns the session is over.
+    pub async fn abort(&mut self) {
+        if let Some(shutdown) = self.channel.shutdown() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.send(&shutdown)).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close()).await;
+        self.events.emit(EventKind::Closed);
+    }
+}
+
+fn command_name(command: Option<u8>) -> String {
+    match command {
+        Some(0x01) => "makeCredential".into(),
+        Some(0x02) => "getAssertion".into(),
+        Some(0x04) => "getInfo".into(),
+        Some(0x08) => "getNextAssertion".into(),
+        Some(other) => format!("command 0x{other:02x}"),
+        None => "empty request".into(),
+    }
+}

@@ -1,0 +1,112 @@
+//! A whole WebAuthn ceremony over hybrid: Level 3 JSON options in, Level 3 JSON credential out.
+
+use crate::engine::config::EngineConfig;
+use crate::engine::error::SessionError;
+use crate::engine::events::EventSink;
+use crate::engine::radio::RadioHub;
+use crate::engine::session::{establish_qr, Established};
+use cable_ctap::webauthn_json::{
+    PendingAuthentication, PendingRegistration, PublicKeyCredentialCreationOptionsJSON,
+    PublicKeyCredentialRequestOptionsJSON,
+};
+use cable_ctap::{CborMessage, CtapStatus, GetInfoResponse};
+use cable_qr::RequestType;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// What the caller asks for; `options` is the WebAuthn Level 3 JSON form
+/// (`PublicKeyCredentialCreationOptionsJSON` / `PublicKeyCredentialRequestOptionsJSON`).
+#[derive(Debug, Clone)]
+pub enum WebAuthnRequest {
+    Create { origin: String, options: Value },
+    Get { origin: String, options: Value },
+}
+
+enum Pending {
+    Registration(Box<PendingRegistration>),
+    Authentication(Box<PendingAuthentication>),
+}
+
+impl Pending {
+    /// Validates the options and builds the CTAP request before anything is shown.
+    fn prepare(request: WebAuthnRequest) -> Result<Self, SessionError> {
+        let invalid = |e: String| SessionError::InvalidRequest(e);
+        match request {
+            WebAuthnRequest::Create { origin, options } => {
+                let options: PublicKeyCredentialCreationOptionsJSON =
+                    serde_json::from_value(options).map_err(|e| invalid(e.to_string()))?;
+                let pending = options
+                    .to_ctap(&origin)
+                    .map_err(|e| invalid(e.to_string()))?;
+                Ok(Self::Registration(Box::new(pending)))
+            }
+            WebAuthnRequest::Get { origin, options } => {
+                let options: PublicKeyCredentialRequestOptionsJSON =
+                    serde_json::from_value(options).map_err(|e| invalid(e.to_string()))?;
+                let pending = options
+                    .to_ctap(&origin)
+                    .map_err(|e| invalid(e.to_string()))?;
+                Ok(Self::Authentication(Box::new(pending)))
+            }
+        }
+    }
+
+    fn request_type(&self) -> RequestType {
+        match self {
+            Self::Registration(_) => RequestType::MakeCredential,
+            Self::Authentication(_) => RequestType::GetAssertion,
+        }
+    }
+
+    /// Adapts to the phone's getInfo, sends the request, turns the answer into JSON.
+    async fn exchange(&mut self, session: &mut Established) -> Result<Value, SessionError> {
+        let info = session.ctap(&[0x04]).await?;
+        let info = GetInfoResponse::from_cbor(info.get(1..).unwrap_or_default())
+            .map_err(|e| SessionError::BadResponse(format!("the phone's getInfo: {e}")))?;
+        let bad = |e: cable_ctap::CtapError| SessionError::BadResponse(e.to_string());
+        let request = match self {
+            Self::Registration(p) => {
+                p.adapt_to(&info)
+                    .map_err(|e| SessionError::InvalidRequest(e.to_string()))?;
+                p.command().encode()
+            }
+            Self::Authentication(p) => {
+                p.adapt_to(&info);
+                p.command().encode()
+            }
+        };
+        let response = session.ctap(&request).await?;
+        let status = CtapStatus::from_u8(response.first().copied().unwrap_or(0xff));
+        if !status.is_ok() {
+            return Err(SessionError::Phone(status));
+        }
+        let json = match self {
+            Self::Registration(p) => serde_json::to_value(p.finish_bytes(&response).map_err(bad)?),
+            Self::Authentication(p) => {
+                serde_json::to_value(p.finish_bytes(&response).map_err(bad)?)
+            }
+        };
+        json.map_err(|e| SessionError::BadResponse(e.to_string()))
+    }
+}
+
+pub(crate) async fn run(
+    config: &EngineConfig,
+    radio: &RadioHub,
+    request: WebAuthnRequest,
+    events: EventSink,
+    cancel: CancellationToken,
+) -> Result<Value, SessionError> {
+    let mut pending = Pending::prepare(request)?;
+    let mut session = establish_qr(config, radio, pending.request_type(), &events, &cancel).await?;
+    match pending.exchange(&mut session).await {
+        Ok(credential) => {
+            session.finish().await;
+            Ok(credential)
+        }
+        Err(e) => {
+            session.abort().await;
+            Err(e)
+        }
+    }
+}
