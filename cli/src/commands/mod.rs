@@ -1,6 +1,8 @@
 //! One module per command group; `run` dispatches.
 
 mod advert;
+mod demo;
+mod phone;
 mod qr;
 pub mod session;
 mod tunnel;
@@ -14,7 +16,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tunnel(cmd) => tunnel::run(cmd),
         Command::Register(args) => session::register(args),
         Command::SignIn(args) => session::sign_in(args),
-        Command::Phone(_) | Command::Demo { .. } => anyhow::bail!("not yet available"),
+        Command::Phone(args) => phone::run(args),
+        Command::Demo { json, no_qr } => demo::run(json, no_qr),
     }
 }
 
