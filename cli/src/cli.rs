@@ -31,6 +31,21 @@ pub enum Command {
     SignIn(SignInArgs),
     /// Play the phone: a software authenticator that answers a QR code on loopback.
     Phone(PhoneArgs),
+    /// Show hybrid adverts as they arrive (decrypted when the QR code or secret is given).
+    Scan(ScanArgs),
+    /// Check what hybrid needs on this computer, each with a verdict and a fix.
+    Doctor {
+        /// Print one JSON object per check.
+        #[arg(long)]
+        json: bool,
+        /// Skip the network checks of the real tunnel servers.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
     /// Run a registration and a sign-in on loopback: local tunnel server, virtual radio and a
     /// software phone, no Bluetooth or internet needed.
     Demo {
@@ -194,4 +209,23 @@ pub struct PhoneArgs {
 pub enum ProfileArg {
     Android,
     Ios,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Where adverts come from: bluetooth (default), bluetooth:ADAPTER, or udp:HOST:PORT.
+    #[arg(long, default_value = "bluetooth")]
+    pub radio: String,
+    /// Decrypt adverts for this QR code.
+    #[arg(long, value_name = "URL", conflicts_with = "secret")]
+    pub qr: Option<String>,
+    /// Decrypt adverts for this QR secret (32 hex digits).
+    #[arg(long, value_name = "HEX")]
+    pub secret: Option<String>,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+    /// Print one JSON object per advert.
+    #[arg(long)]
+    pub json: bool,
 }

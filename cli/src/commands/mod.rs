@@ -2,8 +2,10 @@
 
 mod advert;
 mod demo;
+mod docs;
 mod phone;
 mod qr;
+mod scan;
 pub mod session;
 mod tunnel;
 
@@ -18,6 +20,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SignIn(args) => session::sign_in(args),
         Command::Phone(args) => phone::run(args),
         Command::Demo { json, no_qr } => demo::run(json, no_qr),
+        Command::Scan(args) => scan::run(args),
+        Command::Doctor { .. } => anyhow::bail!("doctor: not yet available"),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man => docs::man(),
     }
 }
 
