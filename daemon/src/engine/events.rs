@@ -51,8 +51,20 @@ pub enum EventKind {
     Linked { name: String, device: String },
     /// Linking data arrived but was dropped.
     LinkRejected { reason: String },
-    /// Which path reached the phone first.
-    Path { path: String },
+    /// Which path reached the phone first: `qr` or `linked` (then `device` says which).
+    Path {
+        path: String,
+        device: Option<String>,
+    },
+    /// A linked phone could not be reached; the session goes on with the other paths.
+    LinkFailed {
+        device: String,
+        code: String,
+        message: String,
+        forgotten: bool,
+    },
+    /// The CTAP answer is in; waiting a little for the phone's offer to remember this computer.
+    AwaitingLink { seconds: u64 },
     /// The session ended: we sent shutdown and closed the tunnel.
     Closed,
     /// The final result (emitted by front ends, not the engine).
@@ -77,6 +89,8 @@ impl SessionEvent {
             EventKind::Linked { .. } => "linked",
             EventKind::LinkRejected { .. } => "link_rejected",
             EventKind::Path { .. } => "path",
+            EventKind::LinkFailed { .. } => "link_failed",
+            EventKind::AwaitingLink { .. } => "awaiting_link",
             EventKind::Closed => "closed",
             EventKind::Credential { .. } => "credential",
             EventKind::Error { .. } => "error",
@@ -111,7 +125,17 @@ impl SessionEvent {
             EventKind::CtapResponse { status, .. } => format!("phone answered: {status}"),
             EventKind::Linked { name, .. } => format!("the phone \"{name}\" will remember this computer"),
             EventKind::LinkRejected { reason } => format!("ignored linking data: {reason}"),
-            EventKind::Path { path } => format!("reached the phone via {path}"),
+            EventKind::Path { path, device } => match device {
+                Some(device) => format!("reached the phone via {path} (device {device})"),
+                None => format!("reached the phone via {path}"),
+            },
+            EventKind::LinkFailed { device, message, forgotten, .. } => format!(
+                "linked phone {device} unreachable: {message}{}",
+                if *forgotten { " (link forgotten)" } else { "" }
+            ),
+            EventKind::AwaitingLink { seconds } => format!(
+                "waiting up to {seconds}s for the phone to offer to remember this computer (Ctrl-C skips)"
+            ),
             EventKind::Closed => "session closed".to_string(),
             EventKind::Credential { .. } => "credential received".to_string(),
             EventKind::Error { message, .. } => format!("error: {message}"),

@@ -6,6 +6,8 @@ mod channel;
 mod config;
 mod error;
 mod events;
+mod links;
+mod race;
 mod radio;
 mod raw;
 mod session;
@@ -15,6 +17,7 @@ pub use channel::{ChannelError, ChannelEvent, CtapRoute, DesktopChannel};
 pub use config::{EngineConfig, RadioConfig, Timeouts, TunnelConfig};
 pub use error::SessionError;
 pub use events::{EventKind, EventSink, SessionEvent};
+pub use links::{LinkBook, Route, StoredLink};
 pub use raw::RawSession;
 pub use webauthn::WebAuthnRequest;
 
@@ -27,6 +30,7 @@ use std::sync::Arc;
 pub struct Engine {
     config: Arc<EngineConfig>,
     radio: radio::RadioHub,
+    book: Option<Arc<dyn LinkBook>>,
 }
 
 impl Engine {
@@ -34,6 +38,29 @@ impl Engine {
         Self {
             radio: radio::RadioHub::new(config.radio.clone()),
             config: Arc::new(config),
+            book: None,
+        }
+    }
+
+    /// An engine that stores links phones offer and reaches linked phones without a QR code.
+    pub fn with_links(config: EngineConfig, book: Arc<dyn LinkBook>) -> Self {
+        Self {
+            book: Some(book),
+            ..Self::new(config)
+        }
+    }
+
+    /// The linked phones this engine knows, if it stores links.
+    pub fn links(&self) -> Option<&Arc<dyn LinkBook>> {
+        self.book.as_ref()
+    }
+
+    fn ctx(&self, events: EventSink) -> session::Ctx {
+        session::Ctx {
+            config: self.config.clone(),
+            radio: self.radio.clone(),
+            book: self.book.clone(),
+            events,
         }
     }
 
@@ -49,7 +76,18 @@ impl Engine {
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<serde_json::Value, SessionError> {
-        webauthn::run(&self.config, &self.radio, request, events, cancel).await
+        self.webauthn_via(request, Route::Any, events, cancel).await
+    }
+
+    /// [`Self::webauthn`] restricted to one way of reaching the phone.
+    pub async fn webauthn_via(
+        &self,
+        request: WebAuthnRequest,
+        route: Route,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<serde_json::Value, SessionError> {
+        webauthn::run(self.ctx(events), route, request, cancel).await
     }
 
     /// A raw CTAP relay session for callers that build their own CTAP requests (browsers).
@@ -60,13 +98,18 @@ impl Engine {
         events: EventSink,
         cancel: CancellationToken,
     ) -> RawSession {
-        raw::start(
-            self.config.clone(),
-            self.radio.clone(),
-            request_type,
-            events,
-            cancel,
-        )
+        self.start_raw_via(request_type, Route::Any, events, cancel)
+    }
+
+    /// [`Self::start_raw`] restricted to one way of reaching the phone.
+    pub fn start_raw_via(
+        &self,
+        request_type: cable_qr::RequestType,
+        route: Route,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> RawSession {
+        raw::start(self.ctx(events), route, request_type, cancel)
     }
 }
 

@@ -1,11 +1,10 @@
 //! A raw CTAP relay session for callers that build their own CTAP requests (browsers): the
 //! session runs in a task; `ctap` hands it requests and waits for the phone's answers.
 
-use crate::engine::config::EngineConfig;
 use crate::engine::error::SessionError;
-use crate::engine::events::EventSink;
-use crate::engine::radio::RadioHub;
-use crate::engine::session::establish_qr;
+use crate::engine::links::Route;
+use crate::engine::race::establish;
+use crate::engine::session::Ctx;
 use cable_qr::RequestType;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -24,10 +23,9 @@ pub struct RawSession {
 const GET_INFO: u8 = 0x04;
 
 pub(crate) fn start(
-    config: Arc<EngineConfig>,
-    radio: RadioHub,
+    ctx: Ctx,
+    route: Route,
     request_type: RequestType,
-    events: EventSink,
     cancel: CancellationToken,
 ) -> RawSession {
     let (requests, mut inbox) = mpsc::channel::<(Vec<u8>, Reply)>(4);
@@ -35,7 +33,7 @@ pub(crate) fn start(
     let recorded = failure.clone();
     let token = cancel.clone();
     let task = tokio::spawn(async move {
-        let result = relay(&config, &radio, request_type, &events, &token, &mut inbox).await;
+        let result = relay(ctx, route, request_type, &token, &mut inbox).await;
         if let Err(e) = &result {
             if let Ok(mut slot) = recorded.lock() {
                 *slot = Some((e.code(), e.to_string()));
@@ -52,14 +50,13 @@ pub(crate) fn start(
 }
 
 async fn relay(
-    config: &EngineConfig,
-    radio: &RadioHub,
+    ctx: Ctx,
+    route: Route,
     request_type: RequestType,
-    events: &EventSink,
     cancel: &CancellationToken,
     inbox: &mut mpsc::Receiver<(Vec<u8>, Reply)>,
 ) -> Result<(), SessionError> {
-    let mut session = establish_qr(config, radio, request_type, events, cancel).await?;
+    let mut session = establish(ctx, route, request_type, cancel.clone()).await?;
     loop {
         let next = tokio::select! {
             _ = cancel.cancelled() => None,

@@ -5,6 +5,7 @@ use crate::engine::channel::{ChannelEvent, CtapRoute, DesktopChannel};
 use crate::engine::config::{EngineConfig, Timeouts};
 use crate::engine::error::{Phase, SessionError};
 use crate::engine::events::{EventKind, EventSink};
+use crate::engine::links::{LinkBook, StoredLink};
 use crate::engine::radio::RadioHub;
 use cable_ble::DomainCheck;
 use cable_qr::{QrHandshake, RequestType};
@@ -12,8 +13,18 @@ use cable_tunnel::client::{connect, ClientOptions, TunnelRequest, TunnelSocket};
 use cable_tunnel::{LinkingInfo, Revision};
 use rand_core::OsRng;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
+
+/// What every path of a session shares.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub config: Arc<EngineConfig>,
+    pub radio: RadioHub,
+    pub book: Option<Arc<dyn LinkBook>>,
+    pub events: EventSink,
+}
 
 /// Waits for `fut` unless the session is cancelled or `limit` passes.
 pub(crate) async fn bounded<T>(
@@ -39,16 +50,18 @@ pub(crate) struct Established {
     offered_linking: bool,
     /// Verified linking data received so far.
     pub links: Vec<LinkingInfo>,
+    book: Option<Arc<dyn LinkBook>>,
+    /// The tunnel domain this session used (stored with a new link).
+    domain_id: u16,
 }
 
 /// QR flow up to an open channel: QR → advert → tunnel → handshake → post-handshake.
 pub(crate) async fn establish_qr(
-    config: &EngineConfig,
-    radio: &RadioHub,
+    ctx: Ctx,
     request_type: RequestType,
-    events: &EventSink,
-    cancel: &CancellationToken,
+    cancel: CancellationToken,
 ) -> Result<Established, SessionError> {
+    let (config, radio, events, cancel) = (&*ctx.config, &ctx.radio, &ctx.events, &cancel);
     let t = &config.timeouts;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -71,15 +84,9 @@ pub(crate) async fn establish_qr(
     )
     .await?
     .map_err(|_| SessionError::TunnelIo("the radio stopped while waiting for the phone".into()))?;
+    drop(registration);
     let eid = seen.advert.eid;
-    events.emit(EventKind::Advert {
-        uuid: format!("{:04X}", seen.uuid),
-        source: format!("{:?}", seen.source),
-        routing_id: hex::encode(eid.routing_id),
-        tunnel_domain_id: eid.tunnel_domain_id,
-        tunnel_domain: cable_tunnel::domain_name(eid.tunnel_domain_id).unwrap_or_default(),
-        rssi: seen.rssi,
-    });
+    report_advert(events, &seen);
 
     let psk = qr.payload().psk(&seen.advert.plaintext);
     let request = TunnelRequest::Connect {
@@ -98,8 +105,86 @@ pub(crate) async fn establish_qr(
         cancel: cancel.clone(),
         offered_linking: config.linking,
         links: Vec::new(),
+        book: ctx.book.clone(),
+        domain_id: eid.tunnel_domain_id,
     };
     established.open("Noise_KNpsk0_P256_AESGCM_SHA256").await
+}
+
+/// Linked flow up to an open channel: contact the phone through its tunnel server and, at the
+/// same time, wait for its advert under the link's EID key (HYBRID.md §9.5, §13.2).
+pub(crate) async fn establish_linked(
+    ctx: Ctx,
+    link: StoredLink,
+    request_type: RequestType,
+    cancel: CancellationToken,
+) -> Result<Established, SessionError> {
+    let (config, events) = (&*ctx.config, &ctx.events);
+    let t = &config.timeouts;
+    let mut client_nonce = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut client_nonce);
+    let eid_key = cable_keys::eid_key(link.link_secret.expose(), &client_nonce);
+    let mut registration = ctx.radio.register(eid_key, DomainCheck::Linked).await?;
+    events.emit(EventKind::Contacting {
+        device: link.id.clone(),
+        name: link.name.clone(),
+    });
+    let request = TunnelRequest::Contact {
+        contact_id: link.contact_id.clone(),
+        client_payload: cable_tunnel::ClientPayload {
+            link_id: link.link_id,
+            client_nonce,
+            request_type: request_type.as_str().to_string(),
+        },
+        signal_connection: true,
+    };
+    let mut socket = open_tunnel(config, link.tunnel_domain_id, request, events, &cancel).await?;
+    let seen = bounded(
+        &cancel,
+        t.advert,
+        SessionError::NoPhone { after: t.advert },
+        &mut registration.seen,
+    )
+    .await
+    .and_then(|r| r.map_err(|_| SessionError::TunnelIo("the radio stopped".into())));
+    let seen = match seen {
+        Ok(seen) => seen,
+        Err(e) => {
+            let _ = socket.close().await;
+            return Err(e);
+        }
+    };
+    drop(registration);
+    report_advert(events, &seen);
+    let psk = cable_keys::psk(link.link_secret.expose(), &seen.advert.plaintext);
+    let signal = socket.signal_connection();
+    let (channel, msg1) =
+        DesktopChannel::start_linked(&psk, &link.phone_public_key, signal, &mut OsRng)?;
+    send(&mut socket, &msg1).await?;
+    let established = Established {
+        socket,
+        channel,
+        events: events.clone(),
+        timeouts: *t,
+        cancel: cancel.clone(),
+        offered_linking: false,
+        links: Vec::new(),
+        book: ctx.book.clone(),
+        domain_id: link.tunnel_domain_id,
+    };
+    established.open("Noise_NKpsk0_P256_AESGCM_SHA256").await
+}
+
+fn report_advert(events: &EventSink, seen: &crate::engine::radio::SeenAdvert) {
+    let eid = &seen.advert.eid;
+    events.emit(EventKind::Advert {
+        uuid: format!("{:04X}", seen.uuid),
+        source: format!("{:?}", seen.source),
+        routing_id: hex::encode(eid.routing_id),
+        tunnel_domain_id: eid.tunnel_domain_id,
+        tunnel_domain: cable_tunnel::domain_name(eid.tunnel_domain_id).unwrap_or_default(),
+        rssi: seen.rssi,
+    });
 }
 
 /// Connects to the tunnel server, reporting the URL and the outcome.
@@ -217,10 +302,18 @@ impl Established {
     fn note(&mut self, event: ChannelEvent) -> Result<(), SessionError> {
         match event {
             ChannelEvent::Linked(info) => {
-                self.events.emit(EventKind::Linked {
-                    name: info.name.clone(),
-                    device: hex::encode(&info.phone_public_key[1..9]),
-                });
+                match self.book.as_ref().map(|b| b.save(&info, self.domain_id)) {
+                    Some(Ok(device)) => self.events.emit(EventKind::Linked {
+                        name: info.name.clone(),
+                        device,
+                    }),
+                    Some(Err(reason)) => self.events.emit(EventKind::LinkRejected {
+                        reason: format!("the link could not be stored: {reason}"),
+                    }),
+                    None => self.events.emit(EventKind::LinkRejected {
+                        reason: "linked phones are not stored by this program".into(),
+                    }),
+                }
                 self.links.push(*info);
             }
             ChannelEvent::LinkingRejected(reason) => self.events.emit(EventKind::LinkRejected {
@@ -285,8 +378,11 @@ impl Established {
     /// Ends the session: waits briefly for linking data if it was offered and has not come,
     /// then sends shutdown and closes.
     pub async fn finish(mut self) -> Vec<LinkingInfo> {
-        if self.offered_linking && self.links.is_empty() {
+        if self.offered_linking && self.links.is_empty() && !self.timeouts.linking_wait.is_zero() {
             let limit = self.timeouts.linking_wait;
+            self.events.emit(EventKind::AwaitingLink {
+                seconds: limit.as_secs(),
+            });
             while let Ok(events) = self.receive(Phase::Ctap, limit).await {
                 let mut linked = false;
                 for event in events {

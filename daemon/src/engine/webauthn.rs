@@ -1,10 +1,9 @@
 //! A whole WebAuthn ceremony over hybrid: Level 3 JSON options in, Level 3 JSON credential out.
 
-use crate::engine::config::EngineConfig;
 use crate::engine::error::SessionError;
-use crate::engine::events::EventSink;
-use crate::engine::radio::RadioHub;
-use crate::engine::session::{establish_qr, Established};
+use crate::engine::links::Route;
+use crate::engine::race::establish;
+use crate::engine::session::{Ctx, Established};
 use cable_ctap::webauthn_json::{
     PendingAuthentication, PendingRegistration, PublicKeyCredentialCreationOptionsJSON,
     PublicKeyCredentialRequestOptionsJSON,
@@ -91,14 +90,13 @@ impl Pending {
 }
 
 pub(crate) async fn run(
-    config: &EngineConfig,
-    radio: &RadioHub,
+    ctx: Ctx,
+    route: Route,
     request: WebAuthnRequest,
-    events: EventSink,
     cancel: CancellationToken,
 ) -> Result<Value, SessionError> {
     let mut pending = Pending::prepare(request)?;
-    let mut session = establish_qr(config, radio, pending.request_type(), &events, &cancel).await?;
+    let mut session = establish(ctx, route, pending.request_type(), cancel).await?;
     match pending.exchange(&mut session).await {
         Ok(credential) => {
             session.finish().await;
