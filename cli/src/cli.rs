@@ -31,6 +31,9 @@ pub enum Command {
     SignIn(SignInArgs),
     /// Play the phone: a software authenticator that answers a QR code on loopback.
     Phone(PhoneArgs),
+    /// Linked phones ("remember this computer"): list, rename, forget.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
     /// Show hybrid adverts as they arrive (decrypted when the QR code or secret is given).
     Scan(ScanArgs),
     /// Check what hybrid needs on this computer, each with a verdict and a fix.
@@ -142,6 +145,18 @@ pub struct SessionFlags {
     /// Seconds to wait for the phone (scan the QR code and approach the computer).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
+    /// Reach only this linked phone (ID or unique prefix from `cablectl devices list`), no QR code.
+    #[arg(long, value_name = "ID", conflicts_with = "qr_only")]
+    pub device: Option<String>,
+    /// Only show the QR code; do not contact linked phones.
+    #[arg(long)]
+    pub qr_only: bool,
+    /// Do not offer the phone to remember this computer, and do not use linked phones.
+    #[arg(long, conflicts_with = "device")]
+    pub no_link: bool,
+    /// Seconds to wait after the answer for the phone's offer to remember this computer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub link_wait: u64,
 }
 
 #[derive(Args, Debug)]
@@ -228,4 +243,17 @@ pub struct ScanArgs {
     /// Print one JSON object per advert.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DevicesCommand {
+    /// List linked phones.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a linked phone another name.
+    Rename { id: String, name: String },
+    /// Forget a linked phone: it can no longer be reached without a QR code.
+    Forget { id: String },
 }

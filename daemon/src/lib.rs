@@ -3,3 +3,4 @@
 
 pub mod engine;
 pub mod ipc;
+pub mod store_book;

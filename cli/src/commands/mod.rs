@@ -2,6 +2,7 @@
 
 mod advert;
 mod demo;
+mod devices;
 mod docs;
 mod phone;
 mod qr;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Phone(args) => phone::run(args),
         Command::Demo { json, no_qr } => demo::run(json, no_qr),
         Command::Scan(args) => scan::run(args),
+        Command::Devices(cmd) => devices::run(cmd),
         Command::Doctor { .. } => anyhow::bail!("doctor: not yet available"),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),

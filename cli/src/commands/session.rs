@@ -5,11 +5,13 @@ use crate::printer::Printer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cabled::engine::{
-    CancellationToken, Engine, EngineConfig, RadioConfig, SessionError, TunnelConfig,
+    CancellationToken, Engine, EngineConfig, RadioConfig, Route, SessionError, TunnelConfig,
     WebAuthnRequest,
 };
+use cabled::store_book::StoreBook;
 use rand_core::RngCore;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub fn register(args: RegisterArgs) -> anyhow::Result<()> {
@@ -74,18 +76,49 @@ pub fn engine_config(flags: &SessionFlags) -> anyhow::Result<EngineConfig> {
         config.tunnel = TunnelConfig::Override(url.clone());
     }
     config.timeouts.advert = Duration::from_secs(flags.timeout);
+    config.timeouts.linking_wait = Duration::from_secs(flags.link_wait);
     Ok(config)
+}
+
+/// The engine, with the store of linked phones unless linking is off. A store that cannot be
+/// opened is reported and the session goes on with the QR code alone.
+fn engine(flags: &SessionFlags, mut config: EngineConfig) -> Engine {
+    if flags.no_link {
+        return Engine::new(config);
+    }
+    match cable_store::LinkStore::open_default() {
+        Ok(store) => {
+            config.linking = true;
+            Engine::with_links(config, Arc::new(StoreBook::new(store)))
+        }
+        Err(e) => {
+            eprintln!(
+                "cablectl: linked phones unavailable ({e}); continuing with the QR code only"
+            );
+            Engine::new(config)
+        }
+    }
+}
+
+fn route(flags: &SessionFlags) -> Route {
+    match (&flags.device, flags.qr_only) {
+        (Some(id), _) => Route::Device(id.clone()),
+        (None, true) => Route::QrOnly,
+        (None, false) => Route::Any,
+    }
 }
 
 fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
     let config = engine_config(flags)?;
+    let route = route(flags);
+    let flags = flags.clone();
     let printer = Printer {
         json: flags.json,
         draw_qr: true,
     };
     let runtime = crate::commands::runtime()?;
     runtime.block_on(async move {
-        let engine = Engine::new(config);
+        let engine = engine(&flags, config);
         let sink = printer.sink();
         let cancel = CancellationToken::new();
         let ctrl_c = cancel.clone();
@@ -94,7 +127,10 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
                 ctrl_c.cancel();
             }
         });
-        match engine.webauthn(request, sink.clone(), cancel).await {
+        match engine
+            .webauthn_via(request, route, sink.clone(), cancel)
+            .await
+        {
             Ok(credential) => {
                 printer.credential(&sink, credential);
                 Ok(())
