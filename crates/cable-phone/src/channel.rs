@@ -82,6 +82,8 @@ pub struct PhoneChannel {
     events: Vec<PhoneEvent>,
     end: Option<SessionEnd>,
     store_changed: bool,
+    /// The link ID of the linking information sent in this session, if any.
+    linking_sent: Option<[u8; 8]>,
 }
 
 impl std::fmt::Debug for PhoneChannel {
@@ -146,6 +148,7 @@ impl PhoneChannel {
             events: Vec::new(),
             end: None,
             store_changed: false,
+            linking_sent: None,
         }
     }
 
@@ -188,6 +191,12 @@ impl PhoneChannel {
     /// True once a request created a passkey or bumped a signature counter: save the store.
     pub fn store_changed(&self) -> bool {
         self.store_changed
+    }
+
+    /// The link ID of the linking information this session sent the desktop, once sent: the
+    /// driver records it so a later wake-up naming it can be answered.
+    pub fn linking_sent(&self) -> Option<[u8; 8]> {
+        self.linking_sent
     }
 
     /// The Noise handshake hash, once the channel is open.
@@ -281,6 +290,7 @@ impl PhoneChannel {
 
         if let Some(update) = self.update_message(&open.handshake_hash) {
             let linking = update.linking.is_some();
+            self.linking_sent = update.linking.as_ref().map(|l| l.link_id);
             out.push(self.seal(&mut open, &Frame::Update(update.encode()).encode())?);
             self.events.push(PhoneEvent::UpdateSent { linking });
         }

@@ -26,6 +26,28 @@ pub enum PhoneError {
     #[error("credential store {path}: {cause}")]
     Store { path: PathBuf, cause: String },
 
+    // --- waiting to be woken for a linked session ---
+    #[error(
+        "cannot register for wake-ups at {url}: {cause} (only the local tunnel server offers \
+         the push stand-in)"
+    )]
+    PushUnavailable { url: String, cause: String },
+    #[error("the tunnel server ended this phone's wake-up registration: {reason}")]
+    PushClosed { reason: String },
+    #[error("no desktop woke this phone within {} s", .waited.as_secs_f32())]
+    NoWakeUp { waited: Duration },
+    #[error("a wake-up could not be read: {0}")]
+    InvalidWakeUp(String),
+    #[error(
+        "a desktop asked for link {link_id}, which this phone never gave out (or has forgotten)"
+    )]
+    UnknownLink { link_id: String },
+    #[error(
+        "the state file no longer holds the linking identity this phone registered with \
+         (was it deleted or replaced?)"
+    )]
+    IdentityChanged,
+
     // --- waiting for the desktop ---
     #[error(
         "the desktop never connected: no handshake arrived within {} s of advertising \
@@ -72,6 +94,12 @@ impl PhoneError {
             Self::TunnelUnreachable { .. } => "tunnel_unreachable",
             Self::Radio { .. } => "radio",
             Self::Store { .. } => "store",
+            Self::PushUnavailable { .. } => "push_unavailable",
+            Self::PushClosed { .. } => "push_closed",
+            Self::NoWakeUp { .. } => "no_wake_up",
+            Self::InvalidWakeUp(_) => "invalid_wake_up",
+            Self::UnknownLink { .. } => "unknown_link",
+            Self::IdentityChanged => "identity_changed",
             Self::DesktopNeverConnected { .. } => "desktop_never_connected",
             Self::DesktopClosed { .. } => "desktop_closed",
             Self::DesktopSilent { .. } => "desktop_silent",

@@ -9,6 +9,10 @@
 //! data; [`NoLinking`] does exactly that and is the default. [`LinkIdentity`] is a phone that
 //! can be linked: it derives link secrets the way Chrome-Android does (§3.4), so it can
 //! recompute them from the link ID when it is woken for a linked session.
+//!
+//! The software phone offers Chrome-Android's linking map: without key 999 (only Google Play
+//! services sends it), since its link secrets and contact ID follow Chrome-Android's recipe.
+//! [`LinkIdentity::as_play_services`] turns it on to imitate Play services.
 
 use cable_keys::{derive_array, IdentityKey, LinkSecret, PublicKey, Purpose, Secret};
 use cable_tunnel::{handshake_signature, LinkingInfo};
@@ -41,8 +45,16 @@ impl LinkingProvider for NoLinking {
     }
 }
 
+/// The name a software phone gives itself in the linking map (key 5) unless told otherwise.
+pub const DEFAULT_PHONE_NAME: &str = "cable software phone (android)";
+
+/// Length of the contact IDs [`LinkIdentity::generate_random`] makes. Chrome-Android's contact
+/// ID is its FCM registration token (about 150 bytes); any opaque bytes will do.
+pub const CONTACT_ID_LEN: usize = 32;
+
 /// A phone that can be linked: a long-term identity key, a root secret link secrets derive
 /// from, the contact ID the tunnel service wakes it by, and a display name.
+#[derive(Clone)]
 pub struct LinkIdentity {
     root_secret: Secret<32>,
     identity: IdentityKey,
@@ -59,6 +71,7 @@ impl std::fmt::Debug for LinkIdentity {
             .field("identity", &self.identity)
             .field("contact_id_len", &self.contact_id.len())
             .field("name", &self.name)
+            .field("play_services", &self.play_services)
             .finish()
     }
 }
@@ -90,6 +103,13 @@ impl LinkIdentity {
         Self::new(root_secret, identity, contact_id, name)
     }
 
+    /// A fresh identity with a random contact ID of [`CONTACT_ID_LEN`] bytes.
+    pub fn generate_random(rng: &mut impl CryptoRngCore, name: impl Into<String>) -> Self {
+        let mut contact_id = vec![0u8; CONTACT_ID_LEN];
+        rng.fill_bytes(&mut contact_id);
+        Self::generate(rng, contact_id, name)
+    }
+
     /// Marks the linking map as coming from Google Play services (key 999).
     pub fn as_play_services(mut self, yes: bool) -> Self {
         self.play_services = yes;
@@ -103,6 +123,21 @@ impl LinkIdentity {
 
     pub fn contact_id(&self) -> &[u8] {
         &self.contact_id
+    }
+
+    /// The display name sent as linking key 5.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// True if the linking map carries key 999 (Google Play services).
+    pub fn is_play_services(&self) -> bool {
+        self.play_services
+    }
+
+    /// The secret every link secret derives from (for the state file only).
+    pub(crate) fn root_secret(&self) -> &Secret<32> {
+        &self.root_secret
     }
 
     /// The link secret of `link_id` (§3.4):

@@ -34,11 +34,23 @@ pub struct CredentialOutcome {
     pub credential: CredentialRecord,
 }
 
-/// The report of one run.
+/// How the session began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionFlow {
+    /// The phone scanned a QR code.
+    Qr,
+    /// A desktop holding a link woke the phone.
+    Linked,
+}
+
+/// The report of one session.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhoneReport {
+    pub flow: SessionFlow,
     pub profile: PhoneProfile,
-    /// The `new` URL the phone opened (the tunnel ID in it is public; secrets never appear).
+    /// The `new` (QR) or `connect` (linked) URL the phone opened (the tunnel ID in it is
+    /// public; secrets never appear).
     pub tunnel_url: String,
     /// The routing ID the tunnel server assigned, upper-case hex.
     pub routing_id: String,
@@ -47,7 +59,7 @@ pub struct PhoneReport {
     pub tunnel_domain_id: u16,
     pub radio_target: SocketAddr,
     pub adverts_sent: u64,
-    /// QR key 5 as sent (`ga`, `mc`, …), if present.
+    /// QR key 5 or client-payload key 3 as sent (`ga`, `mc`, …), if present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_type_hint: Option<String>,
     /// QR key 4: the desktop offered to store linking data.
@@ -56,6 +68,10 @@ pub struct PhoneReport {
     /// `Some(with_linking)` if an update message was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_sent: Option<bool>,
+    /// Hex. QR flow: the link given to the desktop in the update message; linked flow: the
+    /// link the desktop woke the phone for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
     pub requests: Vec<ExchangeRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential: Option<CredentialOutcome>,
@@ -70,6 +86,7 @@ pub struct PhoneReport {
 /// The run-level facts the session's events do not carry.
 #[derive(Debug, Clone)]
 pub(crate) struct RunFacts {
+    pub flow: SessionFlow,
     pub profile: PhoneProfile,
     pub tunnel_url: String,
     pub routing_id: [u8; 3],
@@ -78,6 +95,7 @@ pub(crate) struct RunFacts {
     pub radio_target: SocketAddr,
     pub request_type_hint: Option<String>,
     pub linking_offered: bool,
+    pub link_id: Option<[u8; 8]>,
 }
 
 impl PhoneReport {
@@ -123,6 +141,7 @@ impl PhoneReport {
             }
         }
         Self {
+            flow: facts.flow,
             profile: facts.profile,
             tunnel_url: facts.tunnel_url,
             routing_id: hex::encode_upper(facts.routing_id),
@@ -134,6 +153,7 @@ impl PhoneReport {
             linking_offered: facts.linking_offered,
             handshake_completed,
             update_sent,
+            link_id: facts.link_id.map(hex::encode),
             requests,
             credential,
             // A run only returns a report once its session has ended.
@@ -157,7 +177,14 @@ impl PhoneReport {
 
 impl fmt::Display for PhoneReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "software phone ({}) session", self.profile)?;
+        match (self.flow, &self.link_id) {
+            (SessionFlow::Linked, Some(link)) => writeln!(
+                f,
+                "software phone ({}) session, woken for link {link}",
+                self.profile
+            )?,
+            _ => writeln!(f, "software phone ({}) session", self.profile)?,
+        }
         writeln!(
             f,
             "  tunnel:    {} (routing ID {})",
@@ -169,22 +196,30 @@ impl fmt::Display for PhoneReport {
             self.advert_uuid, self.tunnel_domain_id, self.adverts_sent, self.radio_target
         )?;
         let hint = self.request_type_hint.as_deref().unwrap_or("none");
-        let linking = if self.linking_offered {
-            "offered"
-        } else {
-            "not offered"
-        };
-        writeln!(f, "  QR code:   request type {hint}, linking {linking}")?;
+        match self.flow {
+            SessionFlow::Qr => {
+                let linking = if self.linking_offered {
+                    "offered"
+                } else {
+                    "not offered"
+                };
+                writeln!(f, "  QR code:   request type {hint}, linking {linking}")?;
+            }
+            SessionFlow::Linked => writeln!(f, "  wake-up:   request type {hint}")?,
+        }
         let handshake = if self.handshake_completed {
             "completed"
         } else {
             "not completed"
         };
         writeln!(f, "  handshake: {handshake}")?;
-        match self.update_sent {
-            Some(true) => writeln!(f, "  update:    sent, with linking data")?,
-            Some(false) => writeln!(f, "  update:    sent, without linking data")?,
-            None => {}
+        match (self.update_sent, &self.link_id) {
+            (Some(true), Some(link)) => {
+                writeln!(f, "  update:    sent, with linking data (link {link})")?
+            }
+            (Some(true), None) => writeln!(f, "  update:    sent, with linking data")?,
+            (Some(false), _) => writeln!(f, "  update:    sent, without linking data")?,
+            (None, _) => {}
         }
         for r in &self.requests {
             match &r.status {

@@ -3,12 +3,14 @@
 //! It parses the QR code, opens a `new` tunnel, advertises the EID on the virtual radio until
 //! the desktop's handshake arrives, then moves tunnel messages between the websocket and the
 //! channel. Every wait has a limit ([`Timeouts`]); passkeys are loaded from and saved to the
-//! configured file.
+//! configured state file, and a link given to the desktop is recorded there at once.
+//!
+//! [`Session`] is shared with the linked flow ([`crate::run_linked`]).
 
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cable_ble::VirtualRadioAdvertiser;
-use cable_ctap::CredentialStore;
 use cable_qr::QrPayload;
 use cable_tunnel::client::{connect, ClientOptions, TunnelRequest, TunnelSocket};
 use cable_tunnel::new_url;
@@ -16,10 +18,13 @@ use rand_core::OsRng;
 
 use crate::advert::{qr_eid, service_data};
 use crate::events::{PhoneEvent, SessionEnd};
-use crate::report::RunFacts;
-use crate::store_file::{load_store, save_store};
+use crate::linking::LinkIdentity;
+use crate::report::{RunFacts, SessionFlow};
+use crate::state::{merge_passkeys, PhoneState};
+use crate::store_file::{load_state, save_state, update_state};
 use crate::{
-    Outgoing, PhoneChannel, PhoneConfig, PhoneError, PhoneReport, Result, Stage, Timeouts,
+    Outgoing, PhoneBehavior, PhoneChannel, PhoneConfig, PhoneError, PhoneReport, Result, Stage,
+    Timeouts,
 };
 
 /// How long a polite close may take before the connection is simply dropped.
@@ -27,6 +32,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Runs one QR-initiated session as the phone, from scanning the code to the end of the
 /// session, within `config.timeouts.total`.
+///
+/// An Android phone with a state file offers linking when the QR code asks for it: it creates
+/// its linking identity on first use, sends the linking map in the update message and records
+/// the new link in the state file, so [`crate::run_linked`] can answer it later.
 pub async fn run_qr(config: PhoneConfig) -> Result<PhoneReport> {
     let total = config.timeouts.total;
     match tokio::time::timeout(total, run(config)).await {
@@ -38,14 +47,26 @@ pub async fn run_qr(config: PhoneConfig) -> Result<PhoneReport> {
 async fn run(config: PhoneConfig) -> Result<PhoneReport> {
     let started = Instant::now();
     let qr = QrPayload::parse_url(&config.qr_url)?;
-    let store = match &config.store_path {
-        Some(path) => load_store(path)?,
-        None => CredentialStore::new(),
+    let mut state = match &config.store_path {
+        Some(path) => load_state(path)?,
+        None => PhoneState::default(),
+    };
+    let links =
+        qr.supports_linking == Some(true) && config.offer_linking && config.profile.sends_update();
+    let identity = match (&config.store_path, links) {
+        (Some(path), true) => Some(linking_identity(path, &mut state, &config.phone_name)?),
+        _ => None,
     };
 
     let tunnel_id = qr.tunnel_id();
     let tunnel_url = new_url(&config.tunnel, &tunnel_id).map_err(PhoneError::InvalidTunnelUrl)?;
-    let socket = open_tunnel(&config, tunnel_id, &tunnel_url).await?;
+    let socket = open_tunnel(
+        TunnelRequest::New { tunnel_id },
+        &config.tunnel,
+        config.timeouts.tunnel_connect,
+        &tunnel_url,
+    )
+    .await?;
     let routing_id = socket
         .routing_id()
         .ok_or_else(|| PhoneError::TunnelUnreachable {
@@ -55,17 +76,13 @@ async fn run(config: PhoneConfig) -> Result<PhoneReport> {
 
     let eid = qr_eid(routing_id, config.advert_domain_id(), &mut OsRng);
     let uuid = config.profile.advert_uuid();
-    let advertiser = VirtualRadioAdvertiser::start(
+    let advertiser = advertise(
         config.radio_target,
         uuid,
         service_data(&qr.eid_key(), &eid).to_vec(),
         config.advert_interval,
     )
-    .await
-    .map_err(|source| PhoneError::Radio {
-        target: config.radio_target,
-        source,
-    })?;
+    .await?;
     tracing::info!(
         tunnel = %tunnel_url,
         routing_id = %hex::encode_upper(routing_id),
@@ -74,7 +91,8 @@ async fn run(config: PhoneConfig) -> Result<PhoneReport> {
         "phone: tunnel open, advertising"
     );
 
-    let facts = RunFacts {
+    let mut facts = RunFacts {
+        flow: SessionFlow::Qr,
         profile: config.profile,
         tunnel_url,
         routing_id,
@@ -83,41 +101,55 @@ async fn run(config: PhoneConfig) -> Result<PhoneReport> {
         radio_target: config.radio_target,
         request_type_hint: qr.request_type.clone(),
         linking_offered: qr.supports_linking == Some(true),
+        link_id: None,
     };
-    let channel =
-        PhoneChannel::qr(&qr, &eid, config.profile, config.behavior.clone()).with_store(store);
-    let mut session = Session {
-        socket: Some(socket),
-        channel,
-        advertiser: Some(advertiser),
-        adverts_sent: 0,
-        events: Vec::new(),
-        store_saved_to: None,
-        config: &config,
+    let mut channel = PhoneChannel::qr(&qr, &eid, config.profile, config.behavior.clone())
+        .with_store(state.passkeys);
+    if let Some(identity) = &identity {
+        channel = channel.with_linking(identity.clone());
+    }
+    let settings = SessionSettings {
+        behavior: config.behavior.clone(),
+        timeouts: config.timeouts,
+        advert_interval: config.advert_interval,
+        store_path: config.store_path.clone(),
+        link_contact_id: identity.map(|i| i.contact_id().to_vec()),
     };
+    let mut session = Session::new(socket, channel, advertiser, &settings);
     session.run().await?;
-    let Session {
-        events,
-        adverts_sent,
-        store_saved_to,
-        ..
-    } = session;
-    Ok(PhoneReport::build(
-        facts,
-        events,
-        adverts_sent,
-        store_saved_to,
-        started.elapsed(),
-    ))
+    facts.link_id = session.channel.linking_sent();
+    Ok(session.into_report(facts, started.elapsed()))
 }
 
-async fn open_tunnel(config: &PhoneConfig, tunnel_id: [u8; 16], url: &str) -> Result<TunnelSocket> {
+/// The phone's linking identity, created and saved first if the state has none (the desktop
+/// may store it, so it must survive this run).
+pub(crate) fn linking_identity(
+    path: &Path,
+    state: &mut PhoneState,
+    name: &str,
+) -> Result<LinkIdentity> {
+    let (linking, created) = state.ensure_linking(&mut OsRng, name);
+    let identity = linking.identity.clone();
+    if created {
+        save_state(path, state)?;
+        tracing::info!(path = %path.display(), "phone: created a linking identity");
+    }
+    Ok(identity)
+}
+
+/// Opens a tunnel endpoint; `url` names it in errors.
+pub(crate) async fn open_tunnel(
+    request: TunnelRequest,
+    base: &cable_tunnel::TunnelBase,
+    limit: Duration,
+    url: &str,
+) -> Result<TunnelSocket> {
     let options = ClientOptions {
-        base: config.tunnel.clone(),
-        connect_timeout: config.timeouts.tunnel_connect,
+        base: base.clone(),
+        connect_timeout: limit,
         ..ClientOptions::default()
     };
-    connect(TunnelRequest::New { tunnel_id }, &options)
+    connect(request, &options)
         .await
         .map_err(|e| PhoneError::TunnelUnreachable {
             url: url.to_string(),
@@ -125,21 +157,86 @@ async fn open_tunnel(config: &PhoneConfig, tunnel_id: [u8; 16], url: &str) -> Re
         })
 }
 
+/// Starts advertising `data` under `uuid` on the virtual radio at `target`.
+pub(crate) async fn advertise(
+    target: std::net::SocketAddr,
+    uuid: u16,
+    data: Vec<u8>,
+    interval: Duration,
+) -> Result<VirtualRadioAdvertiser> {
+    VirtualRadioAdvertiser::start(target, uuid, data, interval)
+        .await
+        .map_err(|source| PhoneError::Radio { target, source })
+}
+
+/// Seconds since the Unix epoch, for link records.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What a session needs from its run's configuration.
+pub(crate) struct SessionSettings {
+    pub behavior: PhoneBehavior,
+    pub timeouts: Timeouts,
+    pub advert_interval: Duration,
+    pub store_path: Option<PathBuf>,
+    /// QR flow with linking: the contact ID of the identity whose links to record.
+    pub link_contact_id: Option<Vec<u8>>,
+}
+
 /// One session's I/O state.
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     /// `None` once the connection is closed or dropped.
     socket: Option<TunnelSocket>,
-    channel: PhoneChannel,
+    pub channel: PhoneChannel,
     /// `None` once advertising has stopped.
     advertiser: Option<VirtualRadioAdvertiser>,
     adverts_sent: u64,
     events: Vec<PhoneEvent>,
-    store_saved_to: Option<std::path::PathBuf>,
-    config: &'a PhoneConfig,
+    store_saved_to: Option<PathBuf>,
+    passkeys_saved: bool,
+    link_recorded: bool,
+    config: &'a SessionSettings,
 }
 
-impl Session<'_> {
-    async fn run(&mut self) -> Result<()> {
+impl<'a> Session<'a> {
+    pub(crate) fn new(
+        socket: TunnelSocket,
+        channel: PhoneChannel,
+        advertiser: VirtualRadioAdvertiser,
+        config: &'a SessionSettings,
+    ) -> Self {
+        Self {
+            socket: Some(socket),
+            channel,
+            advertiser: Some(advertiser),
+            adverts_sent: 0,
+            events: Vec::new(),
+            store_saved_to: None,
+            passkeys_saved: false,
+            link_recorded: false,
+            config,
+        }
+    }
+
+    pub(crate) fn into_report(self, facts: RunFacts, elapsed: Duration) -> PhoneReport {
+        PhoneReport::build(
+            facts,
+            self.events,
+            self.adverts_sent,
+            self.store_saved_to,
+            elapsed,
+        )
+    }
+
+    /// The events so far (the handshake may have completed even if the run failed).
+    pub(crate) fn events(&self) -> &[PhoneEvent] {
+        &self.events
+    }
+
+    pub(crate) async fn run(&mut self) -> Result<()> {
         let result = self.exchange().await;
         self.stop_advertising().await;
         match &result {
@@ -181,6 +278,7 @@ impl Session<'_> {
                 .any(|e| matches!(e, PhoneEvent::UserPrompted { .. }));
             self.record(events);
             let outgoing = result?;
+            self.record_link_if_sent()?;
             self.save_store_if_changed()?;
             if prompted && !self.config.behavior.answer_delay.is_zero() {
                 tokio::time::sleep(self.config.behavior.answer_delay).await;
@@ -281,13 +379,51 @@ impl Session<'_> {
     }
 
     /// Saves the passkeys as soon as a request changed them, so a later failure loses nothing.
+    /// They are merged into the file, which another run of the phone may have changed.
     fn save_store_if_changed(&mut self) -> Result<()> {
         let Some(path) = &self.config.store_path else {
             return Ok(());
         };
-        if self.channel.store_changed() && self.store_saved_to.is_none() {
-            save_store(path, self.channel.store())?;
+        if self.channel.store_changed() && !self.passkeys_saved {
+            let session = self.channel.store();
+            update_state(path, |state| {
+                state.passkeys = merge_passkeys(&state.passkeys, session);
+            })?;
+            self.passkeys_saved = true;
             self.store_saved_to = Some(path.clone());
+        }
+        Ok(())
+    }
+
+    /// Records the link the update message just gave the desktop, before anything else can
+    /// fail: the desktop may already have stored it.
+    fn record_link_if_sent(&mut self) -> Result<()> {
+        let (Some(path), Some(contact_id), Some(link_id)) = (
+            &self.config.store_path,
+            &self.config.link_contact_id,
+            self.channel.linking_sent(),
+        ) else {
+            return Ok(());
+        };
+        if self.link_recorded {
+            return Ok(());
+        }
+        self.link_recorded = true;
+        let recorded = update_state(path, |state| match &mut state.linking {
+            Some(linking) if linking.identity.contact_id() == contact_id.as_slice() => {
+                linking.record(link_id, unix_now());
+                true
+            }
+            _ => false,
+        })?;
+        if recorded {
+            self.store_saved_to = Some(path.clone());
+            tracing::info!(link_id = %hex::encode(link_id), "phone: link recorded");
+        } else {
+            tracing::warn!(
+                "phone: the state file's linking identity changed during the session; \
+                 the link given out is not recorded"
+            );
         }
         Ok(())
     }

@@ -130,7 +130,9 @@ async fn register_then_sign_in_over_the_tunnel_with_a_store_file() {
     let Frame::Update(update) = channel.frame(&recv(&mut socket).await.unwrap()) else {
         panic!("Android sends an update after the post-handshake message")
     };
-    assert_eq!(UpdateMessage::decode(&update).unwrap().linking, None);
+    // The QR code offered linking and the phone keeps a state file: it links.
+    let linking = UpdateMessage::decode(&update).unwrap().linking.unwrap();
+    assert!(linking.verify(&desktop.identity, &channel.handshake_hash));
     let request = make_credential("alice", true);
     socket
         .send(&channel.request(&Command::MakeCredential(request.clone())))
@@ -155,7 +157,8 @@ async fn register_then_sign_in_over_the_tunnel_with_a_store_file() {
     assert_eq!(report.routing_id, hex::encode_upper(advert.eid.routing_id));
     assert!(report.adverts_sent >= 1);
     assert!(report.handshake_completed && report.linking_offered);
-    assert_eq!(report.update_sent, Some(false));
+    assert_eq!(report.update_sent, Some(true));
+    assert_eq!(report.link_id, Some(hex::encode(linking.link_id)));
     assert_eq!(report.request_type_hint.as_deref(), Some("mc"));
     let created = report.credential.clone().unwrap();
     assert_eq!(created.action, CredentialAction::Created);
