@@ -198,8 +198,20 @@ pub struct SignInArgs {
 #[derive(Args, Debug)]
 pub struct PhoneArgs {
     /// The FIDO:/ URL shown by the desktop.
+    #[arg(long, required_unless_present = "linked", conflicts_with = "linked")]
+    pub qr: Option<String>,
+    /// Wait to be woken for a linked sign-in (needs --store, which holds the links).
+    #[arg(long, requires = "store")]
+    pub linked: bool,
+    /// With --linked: answer one wake-up, then exit.
+    #[arg(long, requires = "linked")]
+    pub once: bool,
+    /// Do not offer to remember the computer (Android profile offers it when the QR asks).
     #[arg(long)]
-    pub qr: String,
+    pub no_link: bool,
+    /// The phone's name, shown on the computer once linked.
+    #[arg(long)]
+    pub name: Option<String>,
     /// The tunnel server to use, e.g. ws://127.0.0.1:8080.
     #[arg(long, value_name = "URL")]
     pub tunnel_url: String,

@@ -9,11 +9,12 @@ use base64::Engine as _;
 use cable_ctap::{client_data_hash, verify_assertion, verify_packed_self_attestation};
 use cable_tunnel_server::{ServerLimits, TunnelServer};
 use cabled::engine::{
-    CancellationToken, Engine, EngineConfig, EventKind, EventSink, RadioConfig, TunnelConfig,
-    WebAuthnRequest,
+    CancellationToken, Engine, EngineConfig, EventKind, EventSink, LinkBook, MemoryLinkBook,
+    RadioConfig, Route, TunnelConfig, WebAuthnRequest,
 };
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 const ORIGIN: &str = "https://demo.cable.example";
@@ -29,6 +30,7 @@ pub fn run(json: bool, no_qr: bool) -> anyhow::Result<()> {
 
 struct Loopback {
     engine: Engine,
+    book: Arc<MemoryLinkBook>,
     tunnel_url: String,
     radio: SocketAddr,
     store: std::path::PathBuf,
@@ -44,10 +46,15 @@ async fn demo(printer: Printer) -> anyhow::Result<()> {
     let config = EngineConfig {
         tunnel: TunnelConfig::Override(server.base_url()),
         radio: RadioConfig::Virtual(radio),
+        // The phone offers to remember this computer; links live in memory, not in the
+        // user's store.
+        linking: true,
         ..EngineConfig::default()
     };
+    let book = Arc::new(MemoryLinkBook::default());
     let lo = Loopback {
-        engine: Engine::new(config),
+        engine: Engine::with_links(config, book.clone()),
+        book,
         tunnel_url: server.base_url(),
         radio,
         store,
@@ -74,13 +81,24 @@ async fn demo(printer: Printer) -> anyhow::Result<()> {
 
         say(
             &printer,
-            "== 2. Sign-in: the phone signs with the passkey (no credential ID given) ==",
+            "== 2. Sign-in with the QR code (no credential ID given) ==",
         );
         let assertion = ceremony(&lo, printer, sign_in_options()).await?;
         check_assertion(&assertion, &cose_key, &credential_id)?;
         say(
             &printer,
             "assertion verified against the public key from the registration",
+        );
+
+        say(
+            &printer,
+            "== 3. Sign-in through the link: no QR code, the phone is woken ==",
+        );
+        let assertion = linked_sign_in(&lo, printer).await?;
+        check_assertion(&assertion, &cose_key, &credential_id)?;
+        say(
+            &printer,
+            "assertion verified; the phone was reached without a QR code",
         );
         anyhow::Ok(())
     }
@@ -117,7 +135,13 @@ async fn ceremony(
     let session_sink = sink.clone();
     let session = tokio::spawn(async move {
         engine
-            .webauthn(request, session_sink, CancellationToken::new())
+            // The QR path only: the phone is not waiting to be woken in these steps.
+            .webauthn_via(
+                request,
+                Route::QrOnly,
+                session_sink,
+                CancellationToken::new(),
+            )
             .await
     });
     let url = qr_rx.recv().await;
@@ -133,6 +157,42 @@ async fn ceremony(
             Err(e) => eprintln!("software phone task failed: {e}"),
         }
     }
+    let credential = credential.map_err(crate::commands::session::person_facing)?;
+    printer.credential(&sink, credential.clone());
+    Ok(credential)
+}
+
+/// Wakes the phone through its stored link: the phone waits on the tunnel server's push
+/// stand-in; the engine contacts it and meets it on the tunnel.
+async fn linked_sign_in(lo: &Loopback, printer: Printer) -> anyhow::Result<Value> {
+    let device = lo
+        .book
+        .links()
+        .map_err(anyhow::Error::msg)?
+        .first()
+        .map(|l| l.id.clone())
+        .context("the phone did not offer to remember this computer")?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let config = cable_phone::LinkedConfig::new(lo.store.clone(), lo.tunnel_url.clone(), lo.radio)
+        .once(true);
+    let phone = tokio::spawn(cable_phone::run_linked_with_events(config, Some(tx)));
+    // Contact requests reach the phone only once it is registered with the tunnel server.
+    while let Some(event) = rx.recv().await {
+        if matches!(event, cable_phone::LinkedEvent::Registered { .. }) {
+            break;
+        }
+    }
+    let sink = EventSink::new(move |event| printer.event(&event));
+    let credential = lo
+        .engine
+        .webauthn_via(
+            sign_in_options(),
+            Route::Device(device),
+            sink.clone(),
+            CancellationToken::new(),
+        )
+        .await;
+    let _ = phone.await;
     let credential = credential.map_err(crate::commands::session::person_facing)?;
     printer.credential(&sink, credential.clone());
     Ok(credential)

@@ -50,3 +50,46 @@ pub enum Route {
     /// Only this linked phone, no QR code.
     Device(String),
 }
+
+/// Links kept in memory for the life of the process: for the demo and tests, which must not
+/// touch the user's store.
+#[derive(Default)]
+pub struct MemoryLinkBook(std::sync::Mutex<Vec<StoredLink>>);
+
+impl LinkBook for MemoryLinkBook {
+    fn links(&self) -> Result<Vec<StoredLink>, String> {
+        Ok(self.0.lock().map(|l| l.clone()).unwrap_or_default())
+    }
+
+    fn save(&self, info: &LinkingInfo, tunnel_domain_id: u16) -> Result<String, String> {
+        let phone_public_key = info.phone_public().map_err(|e| e.to_string())?;
+        let id = hex::encode(&phone_public_key.compressed()[1..9]);
+        let link = StoredLink {
+            id: id.clone(),
+            name: info.name.clone(),
+            contact_id: info.contact_id.clone(),
+            link_id: info.link_id,
+            link_secret: info.link_secret.clone(),
+            phone_public_key,
+            tunnel_domain_id,
+        };
+        let mut links = self
+            .0
+            .lock()
+            .map_err(|_| "link book poisoned".to_string())?;
+        links.retain(|l| l.id != id);
+        links.push(link);
+        Ok(id)
+    }
+
+    fn touch(&self, _id: &str) {}
+
+    fn forget(&self, id: &str) -> bool {
+        let Ok(mut links) = self.0.lock() else {
+            return false;
+        };
+        let before = links.len();
+        links.retain(|l| l.id != id);
+        links.len() != before
+    }
+}
