@@ -1,1 +1,16 @@
-//! End-to-end tests live in tests/tests/.
+//! Helpers for the end-to-end tests in tests/tests/: whole hybrid transactions on loopback.
+//!
+//! * [`rig`]: a local tunnel server, a virtual-radio address and a desktop engine with short
+//!   timeouts; sessions whose progress events a test can wait for.
+//! * [`requests`]: WebAuthn options with challenges the test knows.
+//! * [`verify`]: checks of what the phone signed, written from the WebAuthn and CTAP specs
+//!   with p256, sha2 and ciborium only, so a bug shared by cable-ctap and cable-phone cannot
+//!   hide itself.
+//! * [`process`]: the `cablectl` command line run as separate processes (desktop and phone).
+//!
+//! Every wait in these helpers is bounded by [`rig::LIMIT`]: a broken build fails, never hangs.
+
+pub mod process;
+pub mod requests;
+pub mod rig;
+pub mod verify;

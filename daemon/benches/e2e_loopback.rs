@@ -41,7 +41,9 @@ fn main() {
     let mut to_peer = child.stdin.take().expect("peer stdin");
     let mut from_peer = BufReader::new(child.stdout.take().expect("peer stdout"));
     let mut tunnel_url = String::new();
-    from_peer.read_line(&mut tunnel_url).expect("peer announces its tunnel URL");
+    from_peer
+        .read_line(&mut tunnel_url)
+        .expect("peer announces its tunnel URL");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -92,8 +94,15 @@ fn main() {
     println!("e2e loopback registration, QR to credential, {runs} runs:");
     println!("  median {:>8.2} ms", ms(pct(0.50)));
     println!("  p99    {:>8.2} ms", ms(pct(0.99)));
-    println!("  min    {:>8.2} ms   max {:.2} ms", ms(times[0]), ms(times[times.len() - 1]));
-    println!("  engine CPU time per transaction {:>6.2} ms (user+system, desktop process only)", ms(cpu) / runs as f64);
+    println!(
+        "  min    {:>8.2} ms   max {:.2} ms",
+        ms(times[0]),
+        ms(times[times.len() - 1])
+    );
+    println!(
+        "  engine CPU time per transaction {:>6.2} ms (user+system, desktop process only)",
+        ms(cpu) / runs as f64
+    );
 }
 
 fn request(i: usize) -> WebAuthnRequest {

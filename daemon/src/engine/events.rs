@@ -2,17 +2,17 @@
 //! same JSON objects are printed by `cablectl --json` and sent by `cabled` as
 //! `session.event` notifications, so a person debugging a failed pairing sees one timeline.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionEvent {
     #[serde(flatten)]
     pub kind: EventKind,
     pub t_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// Show this QR code to the user.

@@ -1,0 +1,155 @@
+//! cabled: the per-user daemon that browsers and programs hand FIDO hybrid (caBLE v2) to over
+//! a Unix socket. See docs/ipc.md for the protocol and the systemd units.
+
+use cabled::engine::{Engine, LinkBook};
+use cabled::ipc::config::{DaemonConfig, Overrides};
+use cabled::ipc::socket::{self, BoundSocket};
+use cabled::ipc::{serve, Daemon};
+use cabled::store_book::StoreBook;
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// The per-user daemon that programs delegate FIDO hybrid (phone as passkey) to.
+#[derive(Debug, Parser)]
+#[command(name = "cabled", version)]
+struct Args {
+    /// Listen here instead of $XDG_RUNTIME_DIR/cable/cabled.sock (ignored under systemd
+    /// socket activation).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Read this configuration file instead of $XDG_CONFIG_HOME/cable/cabled.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// One tunnel server for every domain, e.g. ws://127.0.0.1:8080 (overrides the file).
+    #[arg(long, value_name = "URL")]
+    tunnel_url: Option<String>,
+    /// bluetooth, bluetooth:ADAPTER or udp:HOST:PORT (the virtual radio; overrides the file).
+    #[arg(long, value_name = "RADIO")]
+    radio: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    // Before any thread starts: takes the systemd socket and clears LISTEN_* for children.
+    let activated = match socket::take_activated() {
+        Ok(activated) => activated,
+        Err(e) => return fail(&e),
+    };
+    let overrides = Overrides {
+        tunnel_url: args.tunnel_url.clone(),
+        radio: args.radio.clone(),
+    };
+    let config = match DaemonConfig::load(args.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&e),
+    };
+    match runtime.block_on(run(args, config, activated)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+async fn run(
+    args: Args,
+    config: DaemonConfig,
+    activated: Option<BoundSocket>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let bound = match activated {
+        Some(bound) => {
+            if args.socket.is_some() {
+                tracing::warn!("--socket is ignored: systemd passed the listening socket");
+            }
+            bound
+        }
+        None => match &args.socket {
+            Some(path) => socket::bind(path, false)?,
+            None => socket::bind(&socket::default_socket_path()?, true)?,
+        },
+    };
+    let BoundSocket { listener, guard } = bound;
+    let listener = tokio::net::UnixListener::from_std(listener)?;
+
+    if !config.hybrid_enabled {
+        tracing::warn!("hybrid is turned off (hybrid_enabled = false): sessions will be refused");
+    }
+    tracing::info!(
+        socket = %guard.path().map_or("(from systemd)".into(), |p| p.display().to_string()),
+        config = %config.source.as_ref().map_or("(defaults)".into(), |p| p.display().to_string()),
+        radio = %config.engine.radio.describe(),
+        tunnel = ?config.engine.tunnel,
+        "cabled ready"
+    );
+    let daemon = match linked_phones(&config) {
+        Some(book) => Daemon::with_engine(Engine::with_links(config.engine.clone(), book), config),
+        None => {
+            let mut config = config;
+            config.engine.linking = false;
+            Daemon::new(config)
+        }
+    };
+    watch_signals(daemon.clone())?;
+    serve(daemon, listener).await;
+    guard.remove();
+    tracing::info!("cabled stopped");
+    Ok(())
+}
+
+/// The store of linked phones, unless linking is off or the store cannot be opened (then
+/// QR sessions still work, without offering links).
+fn linked_phones(config: &DaemonConfig) -> Option<Arc<dyn LinkBook>> {
+    if !config.engine.linking {
+        return None;
+    }
+    match cable_store::LinkStore::open_default() {
+        Ok(store) => {
+            tracing::info!(store = %store.path().display(), "linked phones enabled");
+            Some(Arc::new(StoreBook::new(store)))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "linked phones unavailable; QR sessions only");
+            None
+        }
+    }
+}
+
+/// SIGTERM and SIGINT start a graceful shutdown. (Signals need no timer: idle stays idle.)
+fn watch_signals(daemon: Arc<Daemon>) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutting down");
+        daemon.shutdown.cancel();
+    });
+    Ok(())
+}
+
+/// `RUST_LOG` decides (default `info`); logs go to stderr, which systemd sends to the journal.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("cabled: {e}");
+    ExitCode::FAILURE
+}
