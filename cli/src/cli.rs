@@ -31,6 +31,9 @@ pub enum Command {
     SignIn(SignInArgs),
     /// Play the phone: a software authenticator that answers a QR code on loopback.
     Phone(PhoneArgs),
+    /// The cabled daemon.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
     /// Linked phones ("remember this computer"): list, rename, forget.
     #[command(subcommand)]
     Devices(DevicesCommand),
@@ -154,6 +157,9 @@ pub struct SessionFlags {
     /// Do not offer the phone to remember this computer, and do not use linked phones.
     #[arg(long, conflicts_with = "device")]
     pub no_link: bool,
+    /// Run the session in this process even when cabled is running.
+    #[arg(long)]
+    pub no_daemon: bool,
     /// Seconds to wait after the answer for the phone's offer to remember this computer.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub link_wait: u64,
@@ -268,4 +274,13 @@ pub enum DevicesCommand {
     Rename { id: String, name: String },
     /// Forget a linked phone: it can no longer be reached without a QR code.
     Forget { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DaemonCommand {
+    /// Ask the running daemon how it is: version, sessions, radio, Bluetooth.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }

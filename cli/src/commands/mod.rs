@@ -1,16 +1,18 @@
 //! One module per command group; `run` dispatches.
 
 mod advert;
+pub mod daemon_link;
 mod demo;
 mod devices;
 mod docs;
+mod doctor;
 mod phone;
 mod qr;
 mod scan;
 pub mod session;
 mod tunnel;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DaemonCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -23,7 +25,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { json, no_qr } => demo::run(json, no_qr),
         Command::Scan(args) => scan::run(args),
         Command::Devices(cmd) => devices::run(cmd),
-        Command::Doctor { .. } => anyhow::bail!("doctor: not yet available"),
+        Command::Doctor { json, offline } => doctor::run(json, offline),
+        Command::Daemon(DaemonCommand::Status { json }) => daemon_link::print_status(json),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),
     }

@@ -118,8 +118,16 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
     };
     let runtime = crate::commands::runtime()?;
     runtime.block_on(async move {
-        let engine = engine(&flags, config);
         let sink = printer.sink();
+        if let Some(client) = daemon_for(&flags).await {
+            let (method, params) = daemon_params(&request, &flags);
+            let credential =
+                crate::commands::daemon_link::webauthn(&client, method, params, printer, &sink)
+                    .await?;
+            printer.credential(&sink, credential);
+            return Ok(());
+        }
+        let engine = engine(&flags, config);
         let cancel = CancellationToken::new();
         let ctrl_c = cancel.clone();
         tokio::spawn(async move {
@@ -141,6 +149,28 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// The running daemon, unless this session needs options only the in-process engine has
+/// (a tunnel or radio override, a specific route) or the user said `--no-daemon`.
+async fn daemon_for(flags: &SessionFlags) -> Option<cabled::ipc::client::Client> {
+    let overrides = flags.tunnel_url.is_some() || flags.radio != "bluetooth" || flags.no_link;
+    if flags.no_daemon || overrides || flags.qr_only {
+        return None;
+    }
+    crate::commands::daemon_link::connect().await
+}
+
+fn daemon_params(request: &WebAuthnRequest, flags: &SessionFlags) -> (&'static str, Value) {
+    let (method, origin, options) = match request {
+        WebAuthnRequest::Create { origin, options } => ("webauthn.create", origin, options),
+        WebAuthnRequest::Get { origin, options } => ("webauthn.get", origin, options),
+    };
+    let mut params = json!({ "origin": origin, "options": options });
+    if let Some(device) = &flags.device {
+        params["device"] = json!(device);
+    }
+    (method, params)
 }
 
 /// The stderr line for a failed session: the message, and the code for scripts.

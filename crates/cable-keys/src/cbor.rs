@@ -121,10 +121,16 @@ mod tests {
 
     #[test]
     fn nested_maps_are_sorted_and_round_trip() {
-        let inner = Value::Map(vec![(Value::Text("uv".into()), Value::Bool(true)), (Value::Text("rk".into()), Value::Bool(true))]);
+        let inner = Value::Map(vec![
+            (Value::Text("uv".into()), Value::Bool(true)),
+            (Value::Text("rk".into()), Value::Bool(true)),
+        ]);
         let outer = Value::Map(vec![(int(7), inner), (int(1), Value::Bytes(vec![1, 2]))]);
         let bytes = to_canonical_vec(&outer);
-        assert_eq!(hex_of(&bytes), "a2014201020 7a262726bf5627576f5".replace(' ', ""));
+        assert_eq!(
+            hex_of(&bytes),
+            "a2014201020 7a262726bf5627576f5".replace(' ', "")
+        );
         assert_eq!(from_slice(&bytes).unwrap(), canonicalize(outer));
     }
 

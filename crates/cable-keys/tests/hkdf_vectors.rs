@@ -25,7 +25,11 @@ fn every_hkdf_vector_matches() {
         let len = v["length"].as_u64().unwrap() as usize;
         let mut out = vec![0u8; len];
         derive(&hex(&v["secret"]), &hex(&v["salt"]), purpose, &mut out);
-        assert_eq!(hex::encode(&out), v["output"].as_str().unwrap(), "vector {i}");
+        assert_eq!(
+            hex::encode(&out),
+            v["output"].as_str().unwrap(),
+            "vector {i}"
+        );
         checked += 1;
     }
     assert_eq!(checked, vectors.len());
@@ -87,14 +91,19 @@ fn ecdh_agrees_and_secrets_do_not_print() {
 #[test]
 fn bad_public_keys_are_named() {
     use cable_keys::{KeyError, PublicKey};
-    assert_eq!(PublicKey::from_sec1(&[2; 32]), Err(KeyError::PublicKeyLength(32)));
+    assert_eq!(
+        PublicKey::from_sec1(&[2; 32]),
+        Err(KeyError::PublicKeyLength(32))
+    );
     let mut off_curve = [0u8; 65];
     off_curve[0] = 4;
     off_curve[64] = 1;
     assert_eq!(PublicKey::from_sec1(&off_curve), Err(KeyError::NotOnCurve));
     // A valid point in a prefix that is not compressed/uncompressed X9.62.
     let mut rng = rand_core::OsRng;
-    let mut compact = cable_keys::IdentityKey::generate(&mut rng).public_key().compressed();
+    let mut compact = cable_keys::IdentityKey::generate(&mut rng)
+        .public_key()
+        .compressed();
     compact[0] = 5;
     assert_eq!(PublicKey::from_sec1(&compact), Err(KeyError::NotOnCurve));
 }

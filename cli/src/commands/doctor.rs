@@ -1,0 +1,223 @@
+//! `cablectl doctor`: checks what hybrid needs on this computer. Each check prints a verdict
+//! and, when it fails, the fix.
+
+use cable_ble::scan::ScanError;
+use cable_tunnel::client::{connect, ClientOptions, ConnectError, TunnelRequest};
+use cable_tunnel::TunnelBase;
+use serde_json::json;
+use std::time::Duration;
+
+struct Check {
+    name: &'static str,
+    ok: Option<bool>, // None: skipped
+    detail: String,
+    fix: Option<String>,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            ok: Some(true),
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            name,
+            ok: Some(false),
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    fn skip(name: &'static str, why: impl Into<String>) -> Self {
+        Self {
+            name,
+            ok: None,
+            detail: why.into(),
+            fix: None,
+        }
+    }
+}
+
+pub fn run(json: bool, offline: bool) -> anyhow::Result<()> {
+    let checks = crate::commands::runtime()?.block_on(async move {
+        let mut checks = bluetooth().await;
+        if offline {
+            checks.push(Check::skip("tunnel servers", "--offline"));
+        } else {
+            for id in [0u16, 1] {
+                checks.push(tunnel(id).await);
+            }
+        }
+        checks.push(store());
+        checks.push(daemon().await);
+        checks
+    });
+    for check in &checks {
+        if json {
+            println!(
+                "{}",
+                json!({"check": check.name, "ok": check.ok, "detail": check.detail, "fix": check.fix})
+            );
+        } else {
+            let mark = match check.ok {
+                Some(true) => "ok  ",
+                Some(false) => "FAIL",
+                None => "skip",
+            };
+            println!("[{mark}] {:<26} {}", check.name, check.detail);
+            if let Some(fix) = &check.fix {
+                println!("       fix: {fix}");
+            }
+        }
+    }
+    let failed = checks.iter().filter(|c| c.ok == Some(false)).count();
+    anyhow::ensure!(failed == 0, "{failed} check(s) failed; see the fixes above");
+    Ok(())
+}
+
+/// One scan attempt answers four questions, in the order BlueZ fails them.
+async fn bluetooth() -> Vec<Check> {
+    #[cfg(feature = "bluetooth")]
+    {
+        use cable_ble::scan::{AdapterChoice, BluetoothScanner, Scanner};
+        let scanner = BluetoothScanner::new(AdapterChoice::FirstPowered);
+        let result = tokio::time::timeout(Duration::from_secs(10), scanner.start()).await;
+        let result = match result {
+            Ok(r) => r,
+            Err(_) => Err(ScanError::Other {
+                cause: "BlueZ did not answer within 10 s".into(),
+            }),
+        };
+        bluetooth_verdicts(result.map(|handle| drop(handle)))
+    }
+    #[cfg(not(feature = "bluetooth"))]
+    {
+        vec![Check::skip(
+            "Bluetooth",
+            "this build has no Bluetooth support",
+        )]
+    }
+}
+
+fn bluetooth_verdicts(result: Result<(), ScanError>) -> Vec<Check> {
+    let names = [
+        "BlueZ reachable",
+        "Bluetooth adapter present",
+        "adapter powered on",
+        "LE scanning allowed",
+    ];
+    let failed_at = match &result {
+        Ok(()) => names.len(),
+        Err(ScanError::BluezUnreachable { .. }) => 0,
+        Err(ScanError::NoAdapter { .. }) => 1,
+        Err(ScanError::PoweredOff { .. }) => 2,
+        Err(_) => 3,
+    };
+    let fixes = [
+        "install BlueZ and start it: `sudo systemctl enable --now bluetooth`",
+        "plug in a Bluetooth LE adapter (or enable it in the firmware settings / rfkill unblock bluetooth)",
+        "turn Bluetooth on: `bluetoothctl power on`",
+        "run as a user allowed to use BlueZ (see /etc/dbus-1/system.d/bluetooth.conf)",
+    ];
+    let mut checks = Vec::new();
+    for (i, name) in names.into_iter().enumerate() {
+        checks.push(match i.cmp(&failed_at) {
+            std::cmp::Ordering::Less => Check::pass(name, "yes"),
+            std::cmp::Ordering::Equal => Check::fail(
+                name,
+                result
+                    .as_ref()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+                fixes[i],
+            ),
+            std::cmp::Ordering::Greater => {
+                Check::skip(name, "not checked: an earlier check failed")
+            }
+        });
+    }
+    checks
+}
+
+/// A connect to a tunnel that does not exist: any HTTP answer proves DNS, TCP and TLS work.
+async fn tunnel(id: u16) -> Check {
+    let name = if id == 0 {
+        "tunnel server (Google)"
+    } else {
+        "tunnel server (Apple)"
+    };
+    let host = cable_tunnel::domain_name(id).unwrap_or_default();
+    let opts = ClientOptions {
+        base: TunnelBase::Domain(id),
+        connect_timeout: Duration::from_secs(8),
+        ..ClientOptions::default()
+    };
+    let probe = TunnelRequest::Connect {
+        routing_id: [0; 3],
+        tunnel_id: [0; 16],
+    };
+    match connect(probe, &opts).await {
+        Ok(_) => Check::pass(name, format!("{host} reachable over TLS")),
+        Err(
+            ConnectError::NotFound
+            | ConnectError::BadRequest
+            | ConnectError::Gone
+            | ConnectError::TooLate
+            | ConnectError::Status(_),
+        ) => Check::pass(
+            name,
+            format!("{host} reachable over TLS (answered the probe over HTTPS)"),
+        ),
+        Err(e @ (ConnectError::Unreachable { .. } | ConnectError::Timeout(_))) => Check::fail(
+            name,
+            e.to_string(),
+            "check the network connection, DNS and any proxy or firewall (port 443 must be open)",
+        ),
+        Err(e @ ConnectError::Tls { .. }) => Check::fail(
+            name,
+            e.to_string(),
+            "a proxy may intercept TLS, or the system clock may be wrong",
+        ),
+        Err(e) => Check::fail(
+            name,
+            e.to_string(),
+            "report this answer to the cable developers",
+        ),
+    }
+}
+
+fn store() -> Check {
+    match cable_store::LinkStore::open_default() {
+        Ok(store) => match store.list() {
+            Ok(links) => Check::pass(
+                "linked-phone store",
+                format!("{} ({} linked)", store.path().display(), links.len()),
+            ),
+            Err(e) => Check::fail(
+                "linked-phone store",
+                e.to_string(),
+                "move the store file aside; phones can be linked again with a QR code",
+            ),
+        },
+        Err(e) => Check::fail(
+            "linked-phone store",
+            e.to_string(),
+            "move the store file aside; phones can be linked again with a QR code",
+        ),
+    }
+}
+
+async fn daemon() -> Check {
+    match crate::commands::daemon_link::status().await {
+        Ok(status) => Check::pass("cabled daemon", status),
+        Err(e) => Check::fail(
+            "cabled daemon",
+            e.to_string(),
+            "start it with `systemctl --user start cabled` (see docs/ipc.md); cablectl also works without it",
+        ),
+    }
+}
