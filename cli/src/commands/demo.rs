@@ -145,10 +145,7 @@ async fn ceremony(
             .await
     });
     let url = qr_rx.recv().await;
-    let phone = match url {
-        Some(url) => Some(tokio::spawn(cable_phone::run_qr(phone_config(url)))),
-        None => None,
-    };
+    let phone = url.map(|url| tokio::spawn(cable_phone::run_qr(phone_config(url))));
     let credential = session.await.context("the session task failed")?;
     if let Some(phone) = phone {
         match phone.await {

@@ -91,7 +91,7 @@ async fn bluetooth() -> Vec<Check> {
                 cause: "BlueZ did not answer within 10 s".into(),
             }),
         };
-        bluetooth_verdicts(result.map(|handle| drop(handle)))
+        bluetooth_verdicts(result.map(drop))
     }
     #[cfg(not(feature = "bluetooth"))]
     {

@@ -54,7 +54,8 @@ pub enum ChannelError {
 }
 
 enum State {
-    Handshaking(HandshakeInitiator),
+    // Boxed: snow's handshake state is large and lives only until message 2.
+    Handshaking(Box<HandshakeInitiator>),
     AwaitPostHandshake(Open),
     Ready(Open),
     Closed,
@@ -118,7 +119,7 @@ impl DesktopChannel {
 
     fn new(initiator: HandshakeInitiator, linking: Linking, expect_signal: bool) -> Self {
         Self {
-            state: State::Handshaking(initiator),
+            state: State::Handshaking(Box::new(initiator)),
             linking,
             expect_signal,
             request_sent: false,
