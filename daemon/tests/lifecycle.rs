@@ -3,6 +3,9 @@
 
 mod common;
 
+/// Lifecycle tests need no linked phones: a store path that cannot exist keeps the user's away.
+const NO_STORE: &str = "/nonexistent/cable-tests";
+
 use common::{error_of, Cabled, Options};
 use serde_json::json;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -78,6 +81,7 @@ fn a_file_that_is_not_a_socket_is_left_alone() {
     let path = dir.path().join("cabled.sock");
     std::fs::write(&path, "precious").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_cabled"))
+        .env("XDG_DATA_HOME", NO_STORE)
         .arg("--socket")
         .arg(&path)
         .arg("--radio")
@@ -99,6 +103,7 @@ fn configuration_mistakes_stop_the_start_with_a_reason() {
     std::fs::write(&config, "[timeouts]\nadvert = \"soon\"\n").unwrap();
     let run = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_cabled"))
+            .env("XDG_DATA_HOME", NO_STORE)
             .arg("--socket")
             .arg(&socket)
             .args(args)
@@ -133,6 +138,7 @@ async fn config_file_in_the_xdg_folder_is_read() {
     .unwrap();
     let socket = dir.path().join("cabled.sock");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cabled"))
+        .env("XDG_DATA_HOME", NO_STORE)
         .arg("--socket")
         .arg(&socket)
         .arg("--radio")
@@ -174,6 +180,7 @@ async fn sigterm_and_sigint_exit_cleanly_and_remove_the_socket() {
         assert!(c.next().await.is_none(), "connections are closed");
         // The folder can be reused at once by a new daemon.
         let again = Command::new(env!("CARGO_BIN_EXE_cabled"))
+            .env("XDG_DATA_HOME", NO_STORE)
             .arg("--socket")
             .arg(&daemon.socket)
             .arg("--radio")
@@ -383,6 +390,7 @@ async fn default_socket_lives_in_the_private_runtime_folder() {
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_cabled"))
+            .env("XDG_DATA_HOME", NO_STORE)
             .arg("--radio")
             .arg("udp:127.0.0.1:9")
             .env("XDG_RUNTIME_DIR", runtime_dir.path())
@@ -406,6 +414,7 @@ async fn default_socket_lives_in_the_private_runtime_folder() {
     assert_eq!(mode(&socket), 0o600);
     // Without XDG_RUNTIME_DIR and --socket there is nowhere private to listen.
     let output = Command::new(env!("CARGO_BIN_EXE_cabled"))
+        .env("XDG_DATA_HOME", NO_STORE)
         .arg("--radio")
         .arg("udp:127.0.0.1:9")
         .env_remove("XDG_RUNTIME_DIR")

@@ -10,6 +10,9 @@ pub struct EngineConfig {
     pub timeouts: Timeouts,
     /// Offer linking ("remember this computer") in QR key 4. Only true once links are stored.
     pub linking: bool,
+    /// Return the credential at once and wait for the phone's linking data in the background
+    /// (the daemon); otherwise the wait happens before returning (the CLI, which says so).
+    pub link_wait_in_background: bool,
 }
 
 impl Default for EngineConfig {
@@ -19,6 +22,7 @@ impl Default for EngineConfig {
             radio: RadioConfig::Bluetooth { adapter: None },
             timeouts: Timeouts::default(),
             linking: false,
+            link_wait_in_background: false,
         }
     }
 }

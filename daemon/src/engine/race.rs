@@ -5,7 +5,7 @@
 use crate::engine::error::SessionError;
 use crate::engine::events::EventKind;
 use crate::engine::links::{Route, StoredLink};
-use crate::engine::session::{establish_linked, establish_qr, Ctx, Established};
+use crate::engine::session::{establish_linked, establish_qr, show_qr, Ctx, Established};
 use cable_qr::RequestType;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -23,9 +23,11 @@ pub(crate) async fn establish(
     let mut tokens: Vec<(Option<String>, CancellationToken)> = Vec::new();
     let mut set: JoinSet<PathResult> = JoinSet::new();
     if !matches!(route, Route::Device(_)) {
+        // Shown before any linked phone is contacted, so `qr` is always the first event.
+        let shown = show_qr(&ctx, request_type).await?;
         let (ctx, token) = (ctx.clone(), cancel.child_token());
         tokens.push((None, token.clone()));
-        set.spawn(async move { (None, establish_qr(ctx, request_type, token).await) });
+        set.spawn(async move { (None, establish_qr(ctx, shown, token).await) });
     }
     for link in links {
         let (ctx, token) = (ctx.clone(), cancel.child_token());

@@ -56,26 +56,45 @@ pub(crate) struct Established {
 }
 
 /// QR flow up to an open channel: QR → advert → tunnel → handshake → post-handshake.
-pub(crate) async fn establish_qr(
-    ctx: Ctx,
-    request_type: RequestType,
-    cancel: CancellationToken,
-) -> Result<Established, SessionError> {
-    let (config, radio, events, cancel) = (&*ctx.config, &ctx.radio, &ctx.events, &cancel);
-    let t = &config.timeouts;
+/// The QR code, shown: the radio already listens for its advert.
+pub(crate) struct ShownQr {
+    qr: QrHandshake,
+    registration: crate::engine::radio::Registration,
+}
+
+/// Makes the QR code, starts listening for its advert, then shows it (events `qr`, `scanning`).
+pub(crate) async fn show_qr(ctx: &Ctx, request_type: RequestType) -> Result<ShownQr, SessionError> {
+    let config = &*ctx.config;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let qr = QrHandshake::generate(&mut OsRng, request_type, config.linking, now);
     // Listen before showing the QR so no advert is missed.
-    let mut registration = radio
+    let registration = ctx
+        .radio
         .register(qr.payload().eid_key(), DomainCheck::Qr)
         .await?;
-    events.emit(EventKind::Qr { url: qr.url() });
-    events.emit(EventKind::Scanning {
+    ctx.events.emit(EventKind::Qr { url: qr.url() });
+    ctx.events.emit(EventKind::Scanning {
         radio: config.radio.describe(),
     });
+    Ok(ShownQr { qr, registration })
+}
+
+/// QR flow from a shown QR code to an open channel: advert → tunnel → handshake →
+/// post-handshake.
+pub(crate) async fn establish_qr(
+    ctx: Ctx,
+    shown: ShownQr,
+    cancel: CancellationToken,
+) -> Result<Established, SessionError> {
+    let (config, events, cancel) = (&*ctx.config, &ctx.events, &cancel);
+    let t = &config.timeouts;
+    let ShownQr {
+        qr,
+        mut registration,
+    } = shown;
     let seen = bounded(
         cancel,
         t.advert,

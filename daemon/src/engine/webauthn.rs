@@ -96,10 +96,15 @@ pub(crate) async fn run(
     cancel: CancellationToken,
 ) -> Result<Value, SessionError> {
     let mut pending = Pending::prepare(request)?;
+    let background = ctx.config.link_wait_in_background;
     let mut session = establish(ctx, route, pending.request_type(), cancel).await?;
     match pending.exchange(&mut session).await {
         Ok(credential) => {
-            session.finish().await;
+            if background {
+                tokio::spawn(session.finish());
+            } else {
+                session.finish().await;
+            }
             Ok(credential)
         }
         Err(e) => {

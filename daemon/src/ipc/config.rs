@@ -72,6 +72,8 @@ impl Default for DaemonConfig {
             // Linking ("remember this computer") is on unless the file turns it off.
             engine: EngineConfig {
                 linking: true,
+                // Callers get their credential at once; a late linking offer is still stored.
+                link_wait_in_background: true,
                 ..EngineConfig::default()
             },
             hybrid_enabled: true,

@@ -88,6 +88,8 @@ impl Cabled {
             .arg("--radio")
             .arg(format!("udp:127.0.0.1:{}", free_udp_port()))
             .env("XDG_CONFIG_HOME", self.dir.path().join("no-config"))
+            // Never the user's linked phones: each daemon gets an empty store of its own.
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .stderr(std::fs::File::create(&log).expect("log file"))
             .status()
             .expect("run cabled");
@@ -179,6 +181,7 @@ fn spawn_in(dir: &Path, socket: &Path, options: &Options<'_>) -> (Child, PathBuf
     cmd.args(&options.args)
         // No stray user configuration.
         .env("XDG_CONFIG_HOME", dir.join("no-config"))
+        .env("XDG_DATA_HOME", dir.join("data"))
         .env("RUST_LOG", "debug")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
