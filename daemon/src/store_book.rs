@@ -1,6 +1,6 @@
 //! The engine's `LinkBook` backed by the persistent store (`cable-store`).
 
-use crate::engine::{LinkBook, StoredLink};
+use crate::engine::{LinkBook, LinkSummary, StoredLink};
 use cable_store::{LinkStore, NewLink};
 use cable_tunnel::LinkingInfo;
 use std::sync::Mutex;
@@ -71,5 +71,24 @@ impl LinkBook for StoreBook {
 
     fn forget(&self, id: &str) -> bool {
         matches!(self.with(|s| s.forget(id)), Ok(Ok(true)))
+    }
+
+    fn summaries(&self) -> Result<Vec<LinkSummary>, String> {
+        let list = self.with(|s| s.list())?.map_err(|e| e.to_string())?;
+        Ok(list
+            .into_iter()
+            .map(|l| LinkSummary {
+                id: l.id.to_string(),
+                name: l.name,
+                created: l.created,
+                last_used: l.last_used,
+                tunnel_domain_id: l.tunnel_domain_id,
+            })
+            .collect())
+    }
+
+    fn rename(&self, id: &str, name: &str) -> Result<bool, String> {
+        self.with(|s| s.rename(id, name))?
+            .map_err(|e| e.to_string())
     }
 }

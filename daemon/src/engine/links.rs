@@ -37,6 +37,22 @@ pub trait LinkBook: Send + Sync + 'static {
     fn touch(&self, id: &str);
     /// Forgets a link; true if it existed.
     fn forget(&self, id: &str) -> bool;
+    /// What lists show (no secrets), most recently used first.
+    fn summaries(&self) -> Result<Vec<LinkSummary>, String>;
+    /// Renames a link; false if there is none with this ID.
+    fn rename(&self, id: &str, name: &str) -> Result<bool, String>;
+}
+
+/// A linked phone as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSummary {
+    pub id: String,
+    pub name: String,
+    /// Unix seconds.
+    pub created: u64,
+    /// Unix seconds.
+    pub last_used: u64,
+    pub tunnel_domain_id: u16,
 }
 
 /// Which way a session may reach the phone.
@@ -83,6 +99,32 @@ impl LinkBook for MemoryLinkBook {
     }
 
     fn touch(&self, _id: &str) {}
+
+    fn summaries(&self) -> Result<Vec<LinkSummary>, String> {
+        Ok(self
+            .links()?
+            .into_iter()
+            .map(|l| LinkSummary {
+                id: l.id,
+                name: l.name,
+                created: 0,
+                last_used: 0,
+                tunnel_domain_id: l.tunnel_domain_id,
+            })
+            .collect())
+    }
+
+    fn rename(&self, id: &str, name: &str) -> Result<bool, String> {
+        let mut links = self
+            .0
+            .lock()
+            .map_err(|_| "link book poisoned".to_string())?;
+        Ok(links
+            .iter_mut()
+            .find(|l| l.id == id)
+            .map(|l| l.name = name.to_string())
+            .is_some())
+    }
 
     fn forget(&self, id: &str) -> bool {
         let Ok(mut links) = self.0.lock() else {

@@ -18,7 +18,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// Every method, for `method_not_found` and the docs.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "webauthn.create",
     "webauthn.get",
     "hybrid.start",
@@ -26,6 +26,7 @@ pub const NAMES: [&str; 8] = [
     "session.cancel",
     "devices.list",
     "devices.forget",
+    "devices.rename",
     "daemon.status",
 ];
 
@@ -56,6 +57,7 @@ pub async fn call(
         "session.cancel" => session_cancel(daemon, client, params).map(Answer::Value),
         "devices.list" => devices_list(daemon, params).map(Answer::Value),
         "devices.forget" => devices_forget(daemon, params).map(Answer::Value),
+        "devices.rename" => devices_rename(daemon, params).map(Answer::Value),
         "daemon.status" => daemon_status(daemon, client, params)
             .await
             .map(Answer::Value),
@@ -79,8 +81,9 @@ async fn webauthn(
     let origin = p.string("origin")?;
     let options = p.object("options")?;
     let device = p.optional_string("device")?;
+    let qr_only = p.optional_bool("qr_only")?;
     p.finish()?;
-    let route = route(daemon, device)?;
+    let route = route(daemon, device, qr_only)?;
     let request = if create {
         WebAuthnRequest::Create { origin, options }
     } else {
@@ -110,8 +113,9 @@ fn hybrid_start(
     let mut p = Params::new("hybrid.start", params);
     let request_type = p.request_type("request_type")?;
     let device = p.optional_string("device")?;
+    let qr_only = p.optional_bool("qr_only")?;
     p.finish()?;
-    let route = route(daemon, device)?;
+    let route = route(daemon, device, qr_only)?;
     let cancel = client.cancel.child_token();
     let slot = daemon.sessions.open(client.id, Kind::Raw, cancel.clone())?;
     // Ready for ctap.send before the caller can know the id.
@@ -225,18 +229,49 @@ fn session_cancel(
 
 fn devices_list(daemon: &Daemon, params: Map<String, Value>) -> Result<Value, RpcError> {
     Params::new("devices.list", params).finish()?;
-    let devices: Vec<Value> = linked(daemon)?
+    let summaries = match daemon.engine.links() {
+        None => Vec::new(),
+        Some(book) => book.summaries().map_err(store_error)?,
+    };
+    let devices: Vec<Value> = summaries
         .iter()
         .map(|link| {
             json!({
                 "id": link.id,
                 "name": link.name,
+                "created": link.created,
+                "last_used": link.last_used,
                 "tunnel_domain_id": link.tunnel_domain_id,
                 "tunnel_domain": cable_tunnel::domain_name(link.tunnel_domain_id),
             })
         })
         .collect();
     Ok(json!({ "devices": devices }))
+}
+
+fn devices_rename(daemon: &Daemon, params: Map<String, Value>) -> Result<Value, RpcError> {
+    let mut p = Params::new("devices.rename", params);
+    let id = p.string("id")?;
+    let name = p.string("name")?;
+    p.finish()?;
+    let renamed = match daemon.engine.links() {
+        None => false,
+        Some(book) => book.rename(&id, &name).map_err(store_error)?,
+    };
+    if !renamed {
+        return Err(RpcError::server(
+            codes::DEVICE_NOT_FOUND,
+            format!("no linked phone has the id {id:?}; devices.list shows the linked phones"),
+        ));
+    }
+    Ok(json!({"id": id, "name": name}))
+}
+
+fn store_error(e: String) -> RpcError {
+    RpcError::server(
+        codes::DEVICE_STORE_ERROR,
+        format!("the linked phones cannot be read: {e}"),
+    )
 }
 
 fn devices_forget(daemon: &Daemon, params: Map<String, Value>) -> Result<Value, RpcError> {
@@ -267,11 +302,17 @@ fn linked(daemon: &Daemon) -> Result<Vec<crate::engine::StoredLink>, RpcError> {
     }
 }
 
-/// How a session reaches the phone: the QR code (and every linked phone), or only `device`.
-fn route(daemon: &Daemon, device: Option<String>) -> Result<Route, RpcError> {
+/// How a session reaches the phone: the QR code and every linked phone, only the QR code
+/// (`qr_only`), or only `device`.
+fn route(daemon: &Daemon, device: Option<String>, qr_only: bool) -> Result<Route, RpcError> {
     let Some(device) = device else {
-        return Ok(Route::Any);
+        return Ok(if qr_only { Route::QrOnly } else { Route::Any });
     };
+    if qr_only {
+        return Err(RpcError::invalid_params(
+            "\"device\" and \"qr_only\" exclude each other: give one",
+        ));
+    }
     if linked(daemon)?.iter().any(|link| link.id == device) {
         Ok(Route::Device(device))
     } else {
@@ -384,6 +425,27 @@ mod tests {
             Err("read-only".into())
         }
         fn touch(&self, _: &str) {}
+        fn summaries(&self) -> Result<Vec<crate::engine::LinkSummary>, String> {
+            let links = self.0.lock().unwrap();
+            Ok(links
+                .iter()
+                .map(|l| crate::engine::LinkSummary {
+                    id: l.id.clone(),
+                    name: l.name.clone(),
+                    created: 1,
+                    last_used: 2,
+                    tunnel_domain_id: l.tunnel_domain_id,
+                })
+                .collect())
+        }
+        fn rename(&self, id: &str, name: &str) -> Result<bool, String> {
+            let mut links = self.0.lock().unwrap();
+            Ok(links
+                .iter_mut()
+                .find(|l| l.id == id)
+                .map(|l| l.name = name.into())
+                .is_some())
+        }
         fn forget(&self, id: &str) -> bool {
             let mut links = self.0.lock().unwrap();
             let before = links.len();
@@ -419,15 +481,41 @@ mod tests {
         assert_eq!(list["devices"][0]["id"], "aa11");
         assert_eq!(list["devices"][0]["name"], "Phone aa11");
         assert!(list["devices"][0]["tunnel_domain"].is_string());
+        assert_eq!(list["devices"][0]["created"], 1);
+        assert_eq!(list["devices"][0]["last_used"], 2);
 
-        assert_eq!(route(&daemon, None).unwrap(), Route::Any);
+        assert_eq!(route(&daemon, None, false).unwrap(), Route::Any);
+        assert_eq!(route(&daemon, None, true).unwrap(), Route::QrOnly);
         assert_eq!(
-            route(&daemon, Some("bb22".into())).unwrap(),
+            route(&daemon, Some("bb22".into()), false).unwrap(),
             Route::Device("bb22".into())
         );
         assert_eq!(
-            route(&daemon, Some("cc33".into())).unwrap_err().code,
+            route(&daemon, Some("bb22".into()), true).unwrap_err().code,
+            "invalid_params"
+        );
+        assert_eq!(
+            route(&daemon, Some("cc33".into()), false).unwrap_err().code,
             "unknown_device"
+        );
+
+        let mut rename = Map::new();
+        rename.insert("id".into(), json!("bb22"));
+        rename.insert("name".into(), json!("Work phone"));
+        assert_eq!(
+            devices_rename(&daemon, rename).unwrap(),
+            json!({"id": "bb22", "name": "Work phone"})
+        );
+        assert_eq!(
+            devices_list(&daemon, no_params()).unwrap()["devices"][1]["name"],
+            "Work phone"
+        );
+        let mut missing = Map::new();
+        missing.insert("id".into(), json!("zz99"));
+        missing.insert("name".into(), json!("x"));
+        assert_eq!(
+            devices_rename(&daemon, missing).unwrap_err().code,
+            "device_not_found"
         );
 
         let mut params = Map::new();
@@ -457,7 +545,7 @@ mod tests {
             json!({"devices": []})
         );
         assert_eq!(
-            route(&daemon, Some("aa11".into())).unwrap_err().code,
+            route(&daemon, Some("aa11".into()), false).unwrap_err().code,
             "unknown_device"
         );
     }

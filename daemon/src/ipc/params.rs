@@ -30,6 +30,17 @@ impl Params {
         }
     }
 
+    pub fn optional_bool(&mut self, name: &str) -> Result<bool, RpcError> {
+        match self.members.remove(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(b),
+            Some(other) => Err(self.error(format!(
+                "{name:?} must be true or false, not {}",
+                kind(&other)
+            ))),
+        }
+    }
+
     pub fn optional_string(&mut self, name: &str) -> Result<Option<String>, RpcError> {
         match self.members.remove(name) {
             None | Some(Value::Null) => Ok(None),
