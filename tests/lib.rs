@@ -10,6 +10,8 @@
 //!
 //! Every wait in these helpers is bounded by [`rig::LIMIT`]: a broken build fails, never hangs.
 
+pub mod cabled_process;
+pub mod links_rig;
 pub mod process;
 pub mod requests;
 pub mod rig;

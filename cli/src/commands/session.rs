@@ -155,7 +155,7 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
 /// (a tunnel or radio override, a specific route) or the user said `--no-daemon`.
 async fn daemon_for(flags: &SessionFlags) -> Option<cabled::ipc::client::Client> {
     let overrides = flags.tunnel_url.is_some() || flags.radio != "bluetooth" || flags.no_link;
-    if flags.no_daemon || overrides || flags.qr_only {
+    if flags.no_daemon || overrides {
         return None;
     }
     crate::commands::daemon_link::connect().await
@@ -169,6 +169,9 @@ fn daemon_params(request: &WebAuthnRequest, flags: &SessionFlags) -> (&'static s
     let mut params = json!({ "origin": origin, "options": options });
     if let Some(device) = &flags.device {
         params["device"] = json!(device);
+    }
+    if flags.qr_only {
+        params["qr_only"] = json!(true);
     }
     (method, params)
 }
