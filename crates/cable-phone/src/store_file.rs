@@ -123,9 +123,9 @@ struct LinkingSection {
 struct LinkingWire {
     name: String,
     contact_id: Base64Url,
-    #[serde(with = "secret_b64")]
+    #[serde(with = "cable_ctap::authenticator::secret_b64")]
     identity_key: Secret<32>,
-    #[serde(with = "secret_b64")]
+    #[serde(with = "cable_ctap::authenticator::secret_b64")]
     root_secret: Secret<32>,
     #[serde(default)]
     play_services: bool,
@@ -195,35 +195,6 @@ impl LinkingWire {
     }
 }
 
-/// Serde for 32-byte secrets as base64url, without leaving copies of the text or bytes behind.
-mod secret_b64 {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        secret: &Secret<32>,
-        s: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        let text = Zeroizing::new(Base64Url::encode(secret.expose()));
-        s.serialize_str(&text)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> std::result::Result<Secret<32>, D::Error> {
-        let text = Zeroizing::new(String::deserialize(d)?);
-        let bytes = Zeroizing::new(
-            Base64Url::decode(&text)
-                .ok_or_else(|| serde::de::Error::custom("a secret is not valid base64url"))?,
-        );
-        Secret::from_slice(&bytes).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "a secret is {} bytes long; it must be 32",
-                bytes.len()
-            ))
-        })
-    }
-}
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {

@@ -11,7 +11,7 @@ mod profile;
 mod store;
 
 pub use profile::{Profile, IOS_AAGUID};
-pub use store::{CredentialStore, StoredCredential};
+pub use store::{secret_b64, CredentialStore, StoredCredential};
 
 use crate::auth_data::{AttestedCredentialData, AuthenticatorData, Flags};
 use crate::b64::Base64Url;

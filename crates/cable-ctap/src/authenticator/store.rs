@@ -125,8 +125,10 @@ impl CredentialStore {
     }
 }
 
-/// Serde for secrets as base64url, without leaving copies of the text or bytes behind.
-mod secret_b64 {
+/// Serde for secrets as base64url, without leaving copies of the text or bytes behind
+/// (`#[serde(with = "cable_ctap::authenticator::secret_b64")]`; the phone's state file uses it
+/// too).
+pub mod secret_b64 {
     use super::*;
     use serde::{Deserializer, Serializer};
 
