@@ -116,18 +116,16 @@ pub(crate) async fn establish_qr(
     let (channel, msg1) =
         DesktopChannel::start_qr(&psk, qr.identity(), config.linking, &mut OsRng)?;
     send(&mut socket, &msg1).await?;
-    let established = Established {
+    Established::new(
+        &ctx,
         socket,
         channel,
-        events: events.clone(),
-        timeouts: *t,
-        cancel: cancel.clone(),
-        offered_linking: config.linking,
-        links: Vec::new(),
-        book: ctx.book.clone(),
-        domain_id: eid.tunnel_domain_id,
-    };
-    established.open("Noise_KNpsk0_P256_AESGCM_SHA256").await
+        cancel,
+        config.linking,
+        eid.tunnel_domain_id,
+    )
+    .open("Noise_KNpsk0_P256_AESGCM_SHA256")
+    .await
 }
 
 /// Linked flow up to an open channel: contact the phone through its tunnel server and, at the
@@ -180,18 +178,10 @@ pub(crate) async fn establish_linked(
     let (channel, msg1) =
         DesktopChannel::start_linked(&psk, &link.phone_public_key, signal, &mut OsRng)?;
     send(&mut socket, &msg1).await?;
-    let established = Established {
-        socket,
-        channel,
-        events: events.clone(),
-        timeouts: *t,
-        cancel: cancel.clone(),
-        offered_linking: false,
-        links: Vec::new(),
-        book: ctx.book.clone(),
-        domain_id: link.tunnel_domain_id,
-    };
-    established.open("Noise_NKpsk0_P256_AESGCM_SHA256").await
+    // Linking data is only accepted in QR sessions (HYBRID.md §9.3).
+    Established::new(&ctx, socket, channel, &cancel, false, link.tunnel_domain_id)
+        .open("Noise_NKpsk0_P256_AESGCM_SHA256")
+        .await
 }
 
 fn report_advert(events: &EventSink, seen: &crate::engine::radio::SeenAdvert) {
@@ -261,6 +251,27 @@ async fn send(socket: &mut TunnelSocket, bytes: &[u8]) -> Result<(), SessionErro
 }
 
 impl Established {
+    fn new(
+        ctx: &Ctx,
+        socket: TunnelSocket,
+        channel: DesktopChannel,
+        cancel: &CancellationToken,
+        offered_linking: bool,
+        domain_id: u16,
+    ) -> Self {
+        Self {
+            socket,
+            channel,
+            events: ctx.events.clone(),
+            timeouts: ctx.config.timeouts,
+            cancel: cancel.clone(),
+            offered_linking,
+            links: Vec::new(),
+            book: ctx.book.clone(),
+            domain_id,
+        }
+    }
+
     /// Handshake and post-handshake message; on failure the tunnel is closed.
     async fn open(mut self, protocol: &str) -> Result<Self, SessionError> {
         match self.wait_ready(protocol).await {
