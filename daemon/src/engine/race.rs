@@ -89,9 +89,10 @@ fn candidates(ctx: &Ctx, route: &Route) -> Result<Vec<StoredLink>, SessionError>
             Vec::new()
         })),
         Route::Device(id) => {
+            let wanted = id.to_ascii_lowercase();
             let matching: Vec<StoredLink> = all()?
                 .into_iter()
-                .filter(|l| l.id.starts_with(id.as_str()))
+                .filter(|l| l.id.to_ascii_lowercase().starts_with(&wanted))
                 .collect();
             match matching.len() {
                 1 => Ok(matching),

@@ -413,16 +413,17 @@ impl Established {
             self.events.emit(EventKind::AwaitingLink {
                 seconds: limit.as_secs(),
             });
-            while let Ok(events) = self.receive(Phase::Ctap, limit).await {
-                let mut linked = false;
+            // One deadline for the whole wait: a chatty phone cannot stretch it.
+            let deadline = tokio::time::Instant::now() + limit;
+            while self.links.is_empty() {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let Ok(events) = self.receive(Phase::Ctap, left).await else {
+                    break;
+                };
                 for event in events {
-                    linked |= matches!(event, ChannelEvent::Linked(_));
                     if self.note(event).is_err() {
                         break;
                     }
-                }
-                if linked {
-                    break;
                 }
             }
         }

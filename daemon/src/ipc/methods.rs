@@ -313,10 +313,20 @@ fn route(daemon: &Daemon, device: Option<String>, qr_only: bool) -> Result<Route
             "\"device\" and \"qr_only\" exclude each other: give one",
         ));
     }
-    if linked(daemon)?.iter().any(|link| link.id == device) {
-        Ok(Route::Device(device))
-    } else {
-        Err(unknown_device(&device))
+    // A unique prefix is enough, as in `cablectl devices`.
+    let wanted = device.to_ascii_lowercase();
+    let matching: Vec<String> = linked(daemon)?
+        .into_iter()
+        .map(|link| link.id)
+        .filter(|id| id.to_ascii_lowercase().starts_with(&wanted))
+        .collect();
+    match matching.as_slice() {
+        [id] => Ok(Route::Device(id.clone())),
+        [] => Err(unknown_device(&device)),
+        _ => Err(RpcError::invalid_params(format!(
+            "{device:?} matches {} linked phones: give more of the id",
+            matching.len()
+        ))),
     }
 }
 

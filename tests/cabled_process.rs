@@ -1,0 +1,254 @@
+//! The real `cabled` daemon and `cablectl devices` as processes sharing one private home, so
+//! both open the same link store (`$XDG_DATA_HOME/cable/links.db`).
+//!
+//! Cargo does not build other packages' binaries for these tests (see [`crate::process`]):
+//! [`locate`] finds `target/<profile>/NAME` and refuses one older than its sources, telling
+//! the person to run `cargo build -p cabled -p cablectl`.
+
+use crate::rig::within;
+use cabled::ipc::client::{Client, Notification};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// `target/<profile>/<name>` next to the test binary, built after every source it was made
+/// from (per its cargo dep-info file); fails the test with what to do otherwise.
+pub fn locate(name: &str) -> PathBuf {
+    let test_exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let exe = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let rebuild = "run `cargo build -p cabled -p cablectl` first";
+    let built = std::fs::metadata(&exe)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: `cargo test` does not build other packages' binaries; {rebuild}",
+                exe.display()
+            )
+        });
+    let dep_info = std::fs::read_to_string(exe.with_extension("d")).unwrap_or_else(|_| {
+        panic!(
+            "{} has no dep-info file, so its age cannot be checked; {rebuild}",
+            exe.display()
+        )
+    });
+    let newer = dep_info_sources(&dep_info).into_iter().find(|file| {
+        std::fs::metadata(file)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified > built)
+    });
+    if let Some(newer) = newer {
+        panic!(
+            "{} is older than {}: {rebuild}, so the tests run the current code",
+            exe.display(),
+            newer.display()
+        );
+    }
+    exe
+}
+
+/// The prerequisites in a Makefile-style dep-info file (`target: dep dep ...`, spaces in
+/// paths escaped as `\ `).
+fn dep_info_sources(dep_info: &str) -> Vec<PathBuf> {
+    dep_info
+        .lines()
+        .filter_map(|line| line.split_once(": "))
+        .flat_map(|(_, deps)| {
+            deps.replace("\\ ", "\0")
+                .split_whitespace()
+                .map(|d| PathBuf::from(d.replace('\0', " ")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A private home: HOME and the XDG folders under one temporary folder, and a session bus
+/// address where nothing listens, so the store keeps its key in a file and the Secret Service
+/// of the person running the tests is never touched.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// `$XDG_DATA_HOME/cable/links.db`, where both programs keep the linked phones.
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join("data").join("cable").join("links.db")
+    }
+
+    fn apply(&self, command: &mut Command) {
+        command.env("HOME", &self.root);
+        for (var, dir) in [
+            ("XDG_DATA_HOME", "data"),
+            ("XDG_CONFIG_HOME", "config"),
+            ("XDG_STATE_HOME", "state"),
+            ("XDG_CACHE_HOME", "cache"),
+            ("XDG_RUNTIME_DIR", "runtime"),
+        ] {
+            command.env(var, self.root.join(dir));
+        }
+        command
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.root.join("no-bus").display()),
+            )
+            .env_remove("DISPLAY");
+    }
+}
+
+/// What a finished process left behind.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cablectl ARGS` in `home` and waits for it.
+pub async fn cablectl(home: &Home, args: &[&str]) -> Output {
+    let mut command = Command::new(locate("cablectl"));
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    home.apply(&mut command);
+    let output = within(&format!("cablectl {}", args.join(" ")), command.output())
+        .await
+        .expect("cablectl runs");
+    Output {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `cablectl ARGS` and fails the test unless it succeeds; returns its standard output.
+pub async fn cablectl_ok(home: &Home, args: &[&str]) -> String {
+    let out = cablectl(home, args).await;
+    assert!(
+        out.status.success(),
+        "cablectl {} failed ({}):\n{}\n{}",
+        args.join(" "),
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+/// A running `cabled` on a virtual radio and a local tunnel server, in `home`.
+pub struct CabledProcess {
+    child: Child,
+    pub socket: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl CabledProcess {
+    /// Starts cabled with `timeouts` (the `[timeouts]` table of cabled.toml, in seconds) and
+    /// returns once it says it is ready; by then its socket listens.
+    pub async fn start(home: &Home, tunnel_url: &str, radio: SocketAddr, timeouts: &str) -> Self {
+        let config = home.root.join("cabled.toml");
+        std::fs::write(&config, format!("[timeouts]\n{timeouts}\n")).expect("cabled.toml");
+        let socket = home.root.join("runtime").join("cable").join("cabled.sock");
+        let mut command = Command::new(locate("cabled"));
+        command
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--config")
+            .arg(&config)
+            .arg("--tunnel-url")
+            .arg(tunnel_url)
+            .arg("--radio")
+            .arg(format!("udp:{radio}"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        home.apply(&mut command);
+        let mut child = command.spawn().expect("cabled starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (lines_tx, mut lines) = mpsc::unbounded_channel();
+        let kept = log.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                kept.lock().expect("the log").push(line.clone());
+                let _ = lines_tx.send(line);
+            }
+        });
+        let daemon = Self { child, socket, log };
+        // The socket is bound before cabled logs that it is ready.
+        let ready = within("cabled says it is ready", async {
+            while let Some(line) = lines.recv().await {
+                if line.contains("cabled ready") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert!(ready, "cabled ended before serving:\n{}", daemon.log());
+        daemon
+    }
+
+    /// Everything cabled has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("the log").join("\n")
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.socket)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to cabled: {e}\n{}", self.log()))
+    }
+
+    /// Stops cabled (SIGKILL; the store's durability under kill -9 is cable-store's to test).
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = within("cabled exits", self.child.wait()).await;
+    }
+}
+
+/// Calls `method` on `client`, handing each `session.event` to `on_event` as it arrives;
+/// returns the result and every event's params, in order.
+pub async fn call_with_events(
+    client: &Client,
+    method: &str,
+    params: Value,
+    mut on_event: impl FnMut(&Value),
+) -> (Result<Value, cabled::ipc::client::ClientError>, Vec<Value>) {
+    let mut events = Vec::new();
+    let result = within(
+        &format!("cabled answers {method}"),
+        client.call_with_events(method, params, |n: Notification| {
+            if n.is_session_event() {
+                on_event(&n.params);
+                events.push(n.params);
+            }
+        }),
+    )
+    .await;
+    (result, events)
+}
+
+/// The names of events, in order.
+pub fn names(events: &[Value]) -> Vec<&str> {
+    events.iter().filter_map(|e| e["event"].as_str()).collect()
+}
