@@ -195,7 +195,6 @@ impl LinkingWire {
     }
 }
 
-
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
