@@ -31,9 +31,9 @@ impl Phase {
 pub enum SessionError {
     #[error("{0}")]
     Radio(#[from] ScanError),
-    #[error("no phone answered within {}s: scan the QR code with the phone's camera, keep the phone near this computer with Bluetooth on, and try again", .after.as_secs())]
+    #[error("no phone answered within {}: scan the QR code with the phone's camera, keep the phone near this computer with Bluetooth on, and try again", seconds(.after))]
     NoPhone { after: Duration },
-    #[error("timed out after {}s waiting for {}; check the phone and the network, then try again", .after.as_secs(), .phase.waiting_for())]
+    #[error("timed out after {} waiting for {}; check the phone and the network, then try again", seconds(.after), .phase.waiting_for())]
     Timeout { phase: Phase, after: Duration },
     #[error("{0}")]
     Tunnel(cable_tunnel::client::ConnectError),
@@ -93,5 +93,14 @@ fn tunnel_code(e: &cable_tunnel::client::ConnectError) -> &'static str {
         E::Gone => "link_gone",
         E::BadRequest | E::NotFound | E::TooLate | E::Status(_) => "tunnel_rejected",
         _ => "tunnel_error",
+    }
+}
+
+/// "120 s", or "0.5 s" for the short timeouts tests configure.
+fn seconds(d: &Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
