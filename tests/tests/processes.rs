@@ -220,7 +220,7 @@ async fn cablectl_without_a_phone_ends_with_a_no_phone_error_line() {
     assert!(
         error["message"]
             .as_str()
-            .is_some_and(|m| m.contains("no phone answered within 1s")),
+            .is_some_and(|m| m.contains("no phone answered within 1 s")),
         "{error}"
     );
     // One line on stderr, ending with the code for scripts.
