@@ -29,6 +29,30 @@ async fn socket_is_private() {
     assert_eq!(c.ok("daemon.status", json!({})).await["pid"], daemon.pid());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn status_reports_the_radio_and_checks_bluetooth_when_asked() {
+    let virtual_radio = Cabled::start();
+    let mut c = virtual_radio.connect().await;
+    let status = c.ok("daemon.status", json!({})).await;
+    assert_eq!(status["radio"]["backend"], "virtual");
+    assert_eq!(status["bluetooth"]["state"], "not_used");
+
+    // With Bluetooth configured and no BlueZ reachable, the state names the cause.
+    let bluetooth = Cabled::start_with(Options {
+        args: vec!["--radio".into(), "bluetooth".into()],
+        ..Options::default()
+    });
+    let mut c = bluetooth.connect().await;
+    let status = c.ok("daemon.status", json!({})).await;
+    assert_eq!(status["radio"]["backend"], "bluetooth");
+    assert_eq!(status["radio"]["scanning"], false);
+    assert_eq!(status["bluetooth"]["state"], "bluetooth_unavailable");
+    assert!(status["bluetooth"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("BlueZ"));
+}
+
 trait SocketLike {
     fn is_socket_like(&self) -> bool;
 }

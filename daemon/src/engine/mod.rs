@@ -118,6 +118,28 @@ impl Engine {
     pub async fn is_scanning(&self) -> bool {
         self.radio.is_scanning().await
     }
+
+    /// The Bluetooth adapter's state, checked now without scanning: `Ok(adapter name)` when it
+    /// is usable; `None` when this engine uses the virtual radio.
+    pub async fn bluetooth_state(&self) -> Option<Result<String, SessionError>> {
+        match &self.config.radio {
+            RadioConfig::Virtual(_) => None,
+            #[cfg(feature = "bluetooth")]
+            RadioConfig::Bluetooth { adapter } => {
+                use cable_ble::scan::{AdapterChoice, BluetoothScanner};
+                let choice = adapter.clone().map(AdapterChoice::Name).unwrap_or_default();
+                let scanner = BluetoothScanner::new(choice)
+                    .with_start_timeout(std::time::Duration::from_secs(3));
+                Some(scanner.check().await.map_err(SessionError::Radio))
+            }
+            #[cfg(not(feature = "bluetooth"))]
+            RadioConfig::Bluetooth { .. } => Some(Err(SessionError::Radio(
+                cable_ble::scan::ScanError::Other {
+                    cause: "this build of cable has no Bluetooth support".into(),
+                },
+            ))),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -338,9 +338,15 @@ async fn daemon_status(
     Params::new("daemon.status", params).finish()?;
     let engine = &daemon.config.engine;
     let limits = &daemon.config.limits;
-    let (backend, bluetooth) = match engine.radio {
-        crate::engine::RadioConfig::Bluetooth { .. } => ("bluetooth", "not_checked"),
-        crate::engine::RadioConfig::Virtual(_) => ("virtual", "not_used"),
+    let backend = match engine.radio {
+        crate::engine::RadioConfig::Bluetooth { .. } => "bluetooth",
+        crate::engine::RadioConfig::Virtual(_) => "virtual",
+    };
+    // Asked now, on request: BlueZ is never polled while the daemon idles.
+    let bluetooth = match daemon.engine.bluetooth_state().await {
+        None => json!({"state": "not_used"}),
+        Some(Ok(adapter)) => json!({"state": "ready", "adapter": adapter}),
+        Some(Err(e)) => json!({"state": e.code(), "message": e.to_string()}),
     };
     let tunnel = match &engine.tunnel {
         crate::engine::TunnelConfig::Real => Value::Null,

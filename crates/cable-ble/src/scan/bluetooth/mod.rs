@@ -92,6 +92,28 @@ impl BluetoothScanner {
         self
     }
 
+    /// Checks, without scanning, that BlueZ answers and the chosen adapter exists and is
+    /// powered on; returns the adapter's name. Cheap enough to answer a status request.
+    pub async fn check(&self) -> Result<String, ScanError> {
+        let checked = tokio::time::timeout(self.start_timeout, async {
+            let (adapter, name) = choose_adapter(&self.choice).await?;
+            let state = adapter
+                .adapter_state()
+                .await
+                .map_err(|e| classify(&e, Some(&name)))?;
+            match state {
+                CentralState::PoweredOn => Ok(name),
+                _ => Err(ScanError::PoweredOff { adapter: name }),
+            }
+        })
+        .await;
+        checked.unwrap_or_else(|_| {
+            Err(ScanError::BluezUnreachable {
+                cause: format!("no answer within {} s", self.start_timeout.as_secs_f32()),
+            })
+        })
+    }
+
     async fn start_scan(&self) -> Result<ScanHandle, ScanError> {
         let guard = ActiveGuard::claim(&self.active)?;
         let started = tokio::time::timeout(self.start_timeout, self.open()).await;
