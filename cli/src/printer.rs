@@ -23,7 +23,7 @@ impl Printer {
         }
         if let EventKind::Qr { url } = &event.kind {
             if self.draw_qr {
-                match cable_qr::render::terminal(url) {
+                match draw_qr(url) {
                     Ok(drawing) => {
                         let _ = write!(out, "{drawing}");
                     }
@@ -61,5 +61,17 @@ impl Printer {
             });
             println!("{event}");
         }
+    }
+}
+
+/// The QR code for this terminal. Colours pin a light quiet zone on dark terminals; plain
+/// blocks for pipes and for people who set NO_COLOR.
+pub fn draw_qr(url: &str) -> Result<String, cable_qr::RenderError> {
+    use std::io::IsTerminal;
+    let plain = std::env::var_os("NO_COLOR").is_some() || !std::io::stdout().is_terminal();
+    if plain {
+        cable_qr::render::terminal_plain(url)
+    } else {
+        cable_qr::render::terminal(url)
     }
 }

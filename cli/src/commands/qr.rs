@@ -81,7 +81,7 @@ fn show(
     } else {
         print!(
             "{}",
-            render::terminal(url).context("cannot draw the QR code")?
+            crate::printer::draw_qr(url).context("cannot draw the QR code")?
         );
     }
     Ok(())
