@@ -1,9 +1,9 @@
 //! The real `cabled` daemon and `cablectl devices` as processes sharing one private home, so
 //! both open the same link store (`$XDG_DATA_HOME/cable/links.db`).
 //!
-//! Cargo does not build other packages' binaries for these tests (see [`crate::process`]):
-//! [`locate`] finds `target/<profile>/NAME` and refuses one older than its sources, telling
-//! the person to run `cargo build -p cabled -p cablectl`.
+//! [`locate`] finds `target/<profile>/NAME` (`cargo test --workspace` links both binaries,
+//! since cli and daemon have integration tests) and refuses one older than its sources,
+//! telling the person to run `cargo build -p cabled -p cablectl`.
 
 use crate::rig::within;
 use cabled::ipc::client::{Client, Notification};
@@ -16,58 +16,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-/// `target/<profile>/<name>` next to the test binary, built after every source it was made
-/// from (per its cargo dep-info file); fails the test with what to do otherwise.
+/// `target/<profile>/<name>`, current with its sources (see [`crate::process::locate_binary`]).
 pub fn locate(name: &str) -> PathBuf {
-    let test_exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps");
-    let exe = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let rebuild = "run `cargo build -p cabled -p cablectl` first";
-    let built = std::fs::metadata(&exe)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} is missing: `cargo test` does not build other packages' binaries; {rebuild}",
-                exe.display()
-            )
-        });
-    let dep_info = std::fs::read_to_string(exe.with_extension("d")).unwrap_or_else(|_| {
-        panic!(
-            "{} has no dep-info file, so its age cannot be checked; {rebuild}",
-            exe.display()
-        )
-    });
-    let newer = dep_info_sources(&dep_info).into_iter().find(|file| {
-        std::fs::metadata(file)
-            .and_then(|m| m.modified())
-            .is_ok_and(|modified| modified > built)
-    });
-    if let Some(newer) = newer {
-        panic!(
-            "{} is older than {}: {rebuild}, so the tests run the current code",
-            exe.display(),
-            newer.display()
-        );
-    }
-    exe
-}
-
-/// The prerequisites in a Makefile-style dep-info file (`target: dep dep ...`, spaces in
-/// paths escaped as `\ `).
-fn dep_info_sources(dep_info: &str) -> Vec<PathBuf> {
-    dep_info
-        .lines()
-        .filter_map(|line| line.split_once(": "))
-        .flat_map(|(_, deps)| {
-            deps.replace("\\ ", "\0")
-                .split_whitespace()
-                .map(|d| PathBuf::from(d.replace('\0', " ")))
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    crate::process::locate_binary(name, "run `cargo build -p cabled -p cablectl`")
 }
 
 /// A private home: HOME and the XDG folders under one temporary folder, and a session bus

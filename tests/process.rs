@@ -39,30 +39,7 @@ impl Cablectl {
     /// the test with what to do otherwise. Its processes get `home` as HOME and XDG folders,
     /// so they neither see nor change the linked phones of the person running the tests.
     pub fn locate(home: &Path) -> Self {
-        let test_exe = std::env::current_exe().expect("the test binary's path");
-        // target/<profile>/deps/<test binary>
-        let profile_dir = test_exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary lives in target/<profile>/deps");
-        let exe = profile_dir.join(format!("cablectl{}", std::env::consts::EXE_SUFFIX));
-        let built = std::fs::metadata(&exe)
-            .and_then(|m| m.modified())
-            .unwrap_or_else(|_| {
-                panic!(
-                    "{} is missing: these tests run the cablectl binary, which `cargo test` does \
-                     not build for other packages; run `cargo build -p cablectl` first",
-                    exe.display()
-                )
-            });
-        if let Some(newer) = newer_source(&exe, built) {
-            panic!(
-                "{} is older than {}: run `cargo build -p cablectl` so the tests run the \
-                 current code",
-                exe.display(),
-                newer.display()
-            );
-        }
+        let exe = locate_binary("cablectl", "run `cargo build -p cablectl`");
         Self {
             exe,
             home: home.to_path_buf(),
@@ -136,14 +113,38 @@ impl Cablectl {
     }
 }
 
-/// The first source file of `exe` modified after it was built: from cargo's dep-info file
-/// (`<exe>.d`) when there is one, else every source of cli, daemon and crates.
+/// `target/<profile>/<name>` next to the test binary, built no earlier than every source it is
+/// made from; fails the test saying `rebuild` otherwise (`cargo test` builds other packages'
+/// binaries only when those packages have integration tests of their own).
+pub fn locate_binary(name: &str, rebuild: &str) -> PathBuf {
+    let test_exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test binary>
+    let profile_dir = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let exe = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let built = std::fs::metadata(&exe)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {rebuild} first", exe.display()));
+    if let Some(newer) = newer_source(&exe, built) {
+        panic!(
+            "{} is older than {}: {rebuild} so the tests run the current code",
+            exe.display(),
+            newer.display()
+        );
+    }
+    exe
+}
+
+/// The first source file of `exe` modified after it was built, per cargo's dep-info file
+/// (`<exe>.d`, written by `cargo build`). Without one the binary was built by `cargo test`
+/// (cli and daemon have integration tests, so `cargo test --workspace` links both afresh),
+/// and it is taken as current: guessing its sources would flag binaries cargo rightly left
+/// alone.
 fn newer_source(exe: &Path, built: SystemTime) -> Option<PathBuf> {
-    let sources = match std::fs::read_to_string(exe.with_extension("d")) {
-        Ok(dep_info) => dep_info_sources(&dep_info),
-        Err(_) => workspace_sources(),
-    };
-    sources.into_iter().find(|file| {
+    let dep_info = std::fs::read_to_string(exe.with_extension("d")).ok()?;
+    dep_info_sources(&dep_info).into_iter().find(|file| {
         std::fs::metadata(file)
             .and_then(|m| m.modified())
             .is_ok_and(|modified| modified > built)
@@ -163,37 +164,6 @@ fn dep_info_sources(dep_info: &str) -> Vec<PathBuf> {
                 .collect::<Vec<_>>()
         })
         .collect()
-}
-
-fn workspace_sources() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut dirs = vec![root.join("cli"), root.join("daemon")];
-    if let Ok(crates) = std::fs::read_dir(root.join("crates")) {
-        dirs.extend(crates.flatten().map(|e| e.path()));
-    }
-    dirs.iter()
-        .flat_map(|dir| {
-            let mut files = rust_files(&dir.join("src"));
-            files.push(dir.join("Cargo.toml"));
-            files
-        })
-        .collect()
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 /// A command with piped output, killed if the test drops it, and logging off (so stderr
