@@ -2,11 +2,11 @@
 //! JSON event per line; `phone --json`, one report) and a software phone run by the test
 //! binary itself.
 //!
-//! Cargo builds another package's binary only for that package's own integration tests, and
-//! `cargo test --workspace` builds cli's `cablectl` in test mode only, so `target/debug/cablectl`
-//! may be missing or stale here. [`Cablectl::locate`] finds it next to the test binary and
-//! refuses one older than any source it is built from, telling the person to run
-//! `cargo build -p cablectl`. A phone process needs no other binary: [`self_phone`] re-runs the
+//! Cargo builds another package's binary only for that package's own integration tests; cli
+//! has some, so `cargo test --workspace` links `target/debug/cablectl`, but `cargo test -p
+//! cable-e2e` alone may find it missing or stale. [`Cablectl::locate`] finds it next to the test
+//! binary and refuses one older than its sources (per cargo's dep-info), telling the person to
+//! run `cargo build -p cablectl`. A phone process needs no other binary: [`self_phone`] re-runs the
 //! test binary with [`PHONE_MODE`] set, and the test file's [`phone_mode`] entry plays the phone.
 
 use crate::rig::within;
