@@ -210,3 +210,27 @@ fn wrong_psk_fails_the_handshake() {
         Err(ChannelError::Handshake(_))
     ));
 }
+
+#[test]
+fn a_revision_zero_phone_links_in_its_post_handshake_message() {
+    let (mut desktop, mut phone, desktop_identity) = start(true);
+    let phone_key = IdentityKey::generate(&mut OsRng);
+    let info = linking_info(&phone_key, &desktop_identity, &phone.hash);
+    let post = PostHandshake {
+        get_info: Some(vec![0xa1, 0x01, 0x81, 0x68]),
+        linking: Some(info),
+        features: vec!["ctap".into()],
+    };
+    let wire = phone.crypter.encrypt(&post.encode(Revision::Zero)).unwrap();
+    let events = desktop.receive(&wire).unwrap();
+    assert!(matches!(
+        &events[..],
+        [ChannelEvent::Ready { revision: Revision::Zero, .. }, ChannelEvent::Linked(l)] if l.name == "Pixel"
+    ));
+    // Revision 0 carries CTAP without a type byte, and has no shutdown message.
+    let CtapRoute::Phone(wire) = desktop.ctap_request(&[0x02, 0xa0]).unwrap() else {
+        panic!("getAssertion goes to the phone");
+    };
+    assert_eq!(phone.crypter.decrypt(&wire).unwrap(), [0x02, 0xa0]);
+    assert!(desktop.shutdown().is_none());
+}
