@@ -4,7 +4,9 @@
 //! hand whose linking data the test chooses.
 
 use crate::requests::{self, Expected};
-use crate::rig::{fast_timeouts, phone_result, spawn_phone, within, Outcome, Rig, ADVERT_INTERVAL};
+use crate::rig::{
+    fast_timeouts, phone_result, spawn_phone, within, Outcome, Rig, Session, ADVERT_INTERVAL,
+};
 use crate::verify::{self, Passkey};
 use cable_ble::VirtualRadioAdvertiser;
 use cable_keys::PublicKey;
@@ -17,8 +19,7 @@ use cable_store::{KeySource, Link, LinkStore, LinkSummary};
 use cable_tunnel::client::{connect, ClientOptions, TunnelRequest};
 use cable_tunnel::{LinkingInfo, TunnelBase};
 use cabled::engine::{
-    CancellationToken, Engine, EngineConfig, EventSink, RadioConfig, Route, SessionError,
-    SessionEvent, Timeouts, TunnelConfig, WebAuthnRequest,
+    Engine, EngineConfig, RadioConfig, Route, SessionEvent, Timeouts, TunnelConfig, WebAuthnRequest,
 };
 use cabled::store_book::StoreBook;
 use rand_core::{CryptoRngCore, OsRng};
@@ -26,7 +27,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -109,23 +110,8 @@ impl LinkRig {
     }
 
     /// Starts a session on the engine that may reach the phone only as `route` says.
-    pub fn start(&self, request: WebAuthnRequest, route: Route) -> LinkSession {
-        let (tx, events) = mpsc::unbounded_channel();
-        let sink = EventSink::new(move |event| {
-            let _ = tx.send(event);
-        });
-        let cancel = CancellationToken::new();
-        let engine = self.rig.engine.clone();
-        let token = cancel.clone();
-        let task =
-            tokio::spawn(async move { engine.webauthn_via(request, route, sink, token).await });
-        LinkSession {
-            events,
-            seen: Vec::new(),
-            cancel,
-            task,
-            started: Instant::now(),
-        }
+    pub fn start(&self, request: WebAuthnRequest, route: Route) -> Session {
+        self.rig.start_via(request, route)
     }
 
     /// A QR ceremony (`Route::QrOnly`) with the phone configured by `phone` from the QR code.
@@ -240,61 +226,6 @@ impl WokenPhone {
     /// Stops the phone without letting it unregister (a phone that lost its network).
     pub fn abort(self) {
         self.task.abort();
-    }
-}
-
-/// A running desktop session on a [`LinkRig`], with its route.
-pub struct LinkSession {
-    events: mpsc::UnboundedReceiver<SessionEvent>,
-    seen: Vec<SessionEvent>,
-    pub cancel: CancellationToken,
-    task: JoinHandle<Result<Value, SessionError>>,
-    started: Instant,
-}
-
-impl LinkSession {
-    /// Waits for the next event named `name`, keeping every event.
-    pub async fn wait_for(&mut self, name: &str) -> SessionEvent {
-        loop {
-            let event = within(&format!("the session's {name} event"), self.events.recv())
-                .await
-                .unwrap_or_else(|| {
-                    panic!(
-                        "the session ended before its {name} event; events: {:?}",
-                        self.seen.iter().map(SessionEvent::name).collect::<Vec<_>>()
-                    )
-                });
-            self.seen.push(event.clone());
-            if event.name() == name {
-                return event;
-            }
-        }
-    }
-
-    /// The QR code's URL, once shown.
-    pub async fn qr(&mut self) -> String {
-        let event = self.wait_for("qr").await;
-        field(&event, "url")
-            .as_str()
-            .expect("a qr event has a URL")
-            .to_string()
-    }
-
-    /// Waits for the session to end.
-    pub async fn outcome(mut self) -> Outcome {
-        let result = within("the desktop session ends", &mut self.task)
-            .await
-            .expect("the session task panicked");
-        let elapsed = self.started.elapsed();
-        // The sink is synchronous: every event was queued before the task returned.
-        while let Ok(event) = self.events.try_recv() {
-            self.seen.push(event);
-        }
-        Outcome {
-            result,
-            events: self.seen,
-            elapsed,
-        }
     }
 }
 

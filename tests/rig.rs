@@ -4,8 +4,8 @@
 use cable_phone::{PhoneConfig, PhoneError, PhoneReport};
 use cable_tunnel_server::{ServerHandle, ServerLimits, TunnelServer};
 use cabled::engine::{
-    CancellationToken, Engine, EngineConfig, EventKind, EventSink, RadioConfig, SessionError,
-    SessionEvent, Timeouts, TunnelConfig, WebAuthnRequest,
+    CancellationToken, Engine, EngineConfig, EventKind, EventSink, RadioConfig, Route,
+    SessionError, SessionEvent, Timeouts, TunnelConfig, WebAuthnRequest,
 };
 use serde_json::Value;
 use std::future::Future;
@@ -86,6 +86,11 @@ impl Rig {
 
     /// Starts a session on the engine; its events are collected for the test.
     pub fn start(&self, request: WebAuthnRequest) -> Session {
+        self.start_via(request, Route::Any)
+    }
+
+    /// [`Self::start`] reaching the phone only as `route` says.
+    pub fn start_via(&self, request: WebAuthnRequest, route: Route) -> Session {
         let (tx, events) = mpsc::unbounded_channel();
         let sink = EventSink::new(move |event| {
             let _ = tx.send(event);
@@ -93,7 +98,8 @@ impl Rig {
         let cancel = CancellationToken::new();
         let engine = self.engine.clone();
         let token = cancel.clone();
-        let task = tokio::spawn(async move { engine.webauthn(request, sink, token).await });
+        let task =
+            tokio::spawn(async move { engine.webauthn_via(request, route, sink, token).await });
         Session {
             events,
             seen: Vec::new(),
