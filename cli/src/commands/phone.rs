@@ -52,7 +52,7 @@ async fn linked(
     let store = args.store.clone().unwrap_or_default();
     let mut config = LinkedConfig::new(store, args.tunnel_url.clone(), radio).once(args.once);
     if args.deny {
-        config = config.with_user(UserChoice::Deny);
+        config = config.with_behavior(cable_phone::PhoneBehavior::deny());
     }
     if let Some(name) = &args.name {
         config = config.with_phone_name(name.clone());

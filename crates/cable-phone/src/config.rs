@@ -238,23 +238,9 @@ impl LinkedConfig {
         self
     }
 
+    /// How the person behaves in each woken session (`PhoneBehavior::deny()`, …).
     pub fn with_behavior(mut self, behavior: PhoneBehavior) -> Self {
         self.behavior = behavior;
-        self
-    }
-
-    pub fn with_user(mut self, user: UserChoice) -> Self {
-        self.behavior.user = user;
-        self
-    }
-
-    pub fn with_answer_delay(mut self, delay: Duration) -> Self {
-        self.behavior.answer_delay = delay;
-        self
-    }
-
-    pub fn vanishing_after(mut self, stage: Stage) -> Self {
-        self.behavior.vanish_after = Some(stage);
         self
     }
 
@@ -320,7 +306,7 @@ mod tests {
         assert_eq!(c.wake_wait, None);
         let c = c
             .once(true)
-            .with_user(UserChoice::Deny)
+            .with_behavior(PhoneBehavior::deny())
             .with_session_timeout(Duration::from_secs(3))
             .with_wake_wait(Duration::from_secs(9));
         assert!(c.once);
