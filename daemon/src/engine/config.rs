@@ -1,7 +1,6 @@
 //! What an engine needs to know: where tunnels are, which radio to listen on, how long to wait.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -87,33 +86,5 @@ impl RadioConfig {
     }
 }
 
-/// One timeout per phase. Defaults follow HYBRID.md §11: a WebAuthn request's usual 120 s for
-/// the person to scan and confirm, seconds for network steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// From showing the QR (or contacting a linked phone) until the advert is seen.
-    pub advert: Duration,
-    /// Opening the websocket to the tunnel server.
-    pub tunnel_connect: Duration,
-    /// Noise message 2 after message 1.
-    pub handshake: Duration,
-    /// The post-handshake message after the handshake.
-    pub post_handshake: Duration,
-    /// The phone's CTAP answer: the person confirms on the phone meanwhile.
-    pub ctap: Duration,
-    /// After the CTAP answer, how long a session that offered linking waits for linking data.
-    pub linking_wait: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            advert: Duration::from_secs(120),
-            tunnel_connect: Duration::from_secs(15),
-            handshake: Duration::from_secs(15),
-            post_handshake: Duration::from_secs(15),
-            ctap: Duration::from_secs(120),
-            linking_wait: Duration::from_secs(5),
-        }
-    }
-}
+/// One timeout per phase: the session state machine's, which decides them.
+pub use cable_hybrid::Timeouts;

@@ -1,48 +1,38 @@
 //! Why a session failed, in words for the person and a stable code for programs.
+//!
+//! `SessionError` is where a chain of causes reaches a person: its text names every cause
+//! once (lower layers keep theirs as `source()` and do not repeat them), and it is `Clone`,
+//! so one failure can be handed to every waiter of a session.
 
-use crate::engine::channel::ChannelError;
 use cable_ble::scan::ScanError;
 use cable_ctap::CtapStatus;
+use cable_tunnel::client::ConnectError;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The phase a session was in, for timeouts and disconnects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Advert,
-    TunnelConnect,
-    Handshake,
-    PostHandshake,
-    Ctap,
-}
+pub use cable_hybrid::Phase;
 
-impl Phase {
-    fn waiting_for(self) -> &'static str {
-        match self {
-            Phase::Advert => "the phone's Bluetooth advert",
-            Phase::TunnelConnect => "the tunnel server",
-            Phase::Handshake => "the phone's handshake answer",
-            Phase::PostHandshake => "the phone's first message",
-            Phase::Ctap => "the phone's answer",
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SessionError {
     #[error("{0}")]
-    Radio(#[from] ScanError),
+    Radio(Arc<ScanError>),
     #[error("no phone answered within {}: scan the QR code with the phone's camera, keep the phone near this computer with Bluetooth on, and try again", seconds(.after))]
     NoPhone { after: Duration },
     #[error("timed out after {} waiting for {}; check the phone and the network, then try again", seconds(.after), .phase.waiting_for())]
     Timeout { phase: Phase, after: Duration },
+    /// Opening the tunnel failed.
     #[error("{0}")]
-    Tunnel(cable_tunnel::client::ConnectError),
+    Tunnel(Arc<ConnectError>),
     #[error("the tunnel closed while waiting for {}: the phone or the tunnel server ended the session", .0.waiting_for())]
     Disconnected(Phase),
-    #[error("the tunnel connection failed: {0}")]
-    TunnelIo(String),
-    #[error("the phone broke the protocol: {0}")]
-    Channel(#[from] ChannelError),
+    /// The open tunnel failed under us.
+    #[error("{0}")]
+    TunnelIo(Arc<ConnectError>),
+    #[error("the phone broke the protocol: {}", with_causes(.0))]
+    Channel(cable_hybrid::Error),
+    /// The caller asked for something the channel does not accept now.
+    #[error("{}", with_causes(.0))]
+    Request(cable_hybrid::RequestError),
     #[error("the phone answered {}: {}", .0.name(), .0.meaning())]
     Phone(CtapStatus),
     #[error("the session was cancelled")]
@@ -53,16 +43,39 @@ pub enum SessionError {
     BadResponse(String),
     #[error("the session has already finished")]
     Finished,
-    /// A failure reported again to a later caller of the same session (raw relay).
-    #[error("{message}")]
-    Failed { code: &'static str, message: String },
+    /// A bug or a crashed task, not something the person or the phone did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ScanError> for SessionError {
+    fn from(e: ScanError) -> Self {
+        Self::Radio(Arc::new(e))
+    }
+}
+
+impl From<cable_hybrid::Error> for SessionError {
+    /// The machine's failures, in the engine's words: an advert timeout is "no phone".
+    fn from(e: cable_hybrid::Error) -> Self {
+        use cable_hybrid::Error as E;
+        match e {
+            E::Timeout {
+                phase: Phase::Advert,
+                after,
+            } => Self::NoPhone { after },
+            E::Timeout { phase, after } => Self::Timeout { phase, after },
+            E::Disconnected { phase } | E::PeerShutdown { phase } => Self::Disconnected(phase),
+            E::Cancelled => Self::Cancelled,
+            other => Self::Channel(other),
+        }
+    }
 }
 
 impl SessionError {
     /// A stable machine code for IPC clients and `--json` output.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Radio(e) => match e {
+            Self::Radio(e) => match **e {
                 ScanError::BluezUnreachable { .. } => "bluetooth_unavailable",
                 ScanError::NoAdapter { .. } => "no_bluetooth_adapter",
                 ScanError::PoweredOff { .. } => "bluetooth_off",
@@ -74,19 +87,24 @@ impl SessionError {
             Self::Tunnel(e) => tunnel_code(e),
             Self::Disconnected(_) => "phone_disconnected",
             Self::TunnelIo(_) => "tunnel_error",
-            Self::Channel(ChannelError::Handshake(_)) => "handshake_failed",
-            Self::Channel(_) => "protocol_error",
+            Self::Channel(cable_hybrid::Error::Handshake(_)) => "handshake_failed",
+            Self::Channel(_) | Self::Request(_) => "protocol_error",
             Self::Phone(status) => status.machine_code(),
             Self::Cancelled => "cancelled",
             Self::InvalidRequest(_) => "invalid_request",
             Self::BadResponse(_) => "bad_response",
             Self::Finished => "session_finished",
-            Self::Failed { code, .. } => code,
+            Self::Internal(_) => "internal_error",
         }
+    }
+
+    /// True when the tunnel server said the phone withdrew the link for good (410).
+    pub fn is_link_gone(&self) -> bool {
+        matches!(self, Self::Tunnel(e) if matches!(**e, ConnectError::Gone))
     }
 }
 
-fn tunnel_code(e: &cable_tunnel::client::ConnectError) -> &'static str {
+fn tunnel_code(e: &ConnectError) -> &'static str {
     use cable_tunnel::client::ConnectError as E;
     match e {
         E::Unreachable { .. } | E::Tls { .. } | E::Timeout(_) => "tunnel_unreachable",
@@ -96,11 +114,52 @@ fn tunnel_code(e: &cable_tunnel::client::ConnectError) -> &'static str {
     }
 }
 
+/// An error's text followed by each of its causes, once each.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// "120 s", or "0.5 s" for the short timeouts tests configure.
 fn seconds(d: &Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())
     } else {
         format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_failures_name_each_cause_once() {
+        let e = SessionError::from(cable_hybrid::Error::Handshake(
+            cable_tunnel::Error::HandshakeAuthFailed,
+        ));
+        let text = e.to_string();
+        assert_eq!(e.code(), "handshake_failed");
+        assert!(text.starts_with("the phone broke the protocol: the Noise handshake failed: "));
+        assert_eq!(text.matches("did not authenticate").count(), 1, "{text}");
+        assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[test]
+    fn an_advert_timeout_is_no_phone_and_shutdown_is_a_disconnect() {
+        let e = SessionError::from(cable_hybrid::Error::Timeout {
+            phase: Phase::Advert,
+            after: Duration::from_secs(120),
+        });
+        assert_eq!(e.code(), "no_phone");
+        let e = SessionError::from(cable_hybrid::Error::PeerShutdown { phase: Phase::Ctap });
+        assert_eq!(e.code(), "phone_disconnected");
+        assert!(e.to_string().contains("the phone's answer"));
     }
 }

@@ -2,7 +2,6 @@
 //! CTAP → shutdown, with a timeout per phase, cancellation at any phase and a progress event per
 //! phase. `cablectl` runs it in-process; `cabled` runs many at once for its clients.
 
-mod channel;
 mod config;
 mod error;
 mod events;
@@ -13,9 +12,8 @@ mod raw;
 mod session;
 mod webauthn;
 
-pub use channel::{ChannelError, ChannelEvent, CtapRoute, DesktopChannel};
 pub use config::{EngineConfig, RadioConfig, Timeouts, TunnelConfig};
-pub use error::SessionError;
+pub use error::{Phase, SessionError};
 pub use events::{EventKind, EventSink, SessionEvent};
 pub use links::{LinkBook, LinkSummary, MemoryLinkBook, Route, StoredLink};
 pub use raw::RawSession;
@@ -130,10 +128,10 @@ impl Engine {
                 let choice = adapter.clone().map(AdapterChoice::Name).unwrap_or_default();
                 let scanner = BluetoothScanner::new(choice)
                     .with_start_timeout(std::time::Duration::from_secs(3));
-                Some(scanner.check().await.map_err(SessionError::Radio))
+                Some(scanner.check().await.map_err(SessionError::from))
             }
             #[cfg(not(feature = "bluetooth"))]
-            RadioConfig::Bluetooth { .. } => Some(Err(SessionError::Radio(
+            RadioConfig::Bluetooth { .. } => Some(Err(SessionError::from(
                 cable_ble::scan::ScanError::Other {
                     cause: "this build of cable has no Bluetooth support".into(),
                 },
@@ -142,5 +140,3 @@ impl Engine {
     }
 }
 
-#[cfg(test)]
-mod channel_tests;

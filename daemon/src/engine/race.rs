@@ -45,10 +45,7 @@ pub(crate) async fn establish(
     let mut link_error = None;
     while let Some(joined) = set.join_next().await {
         let (device, result) = joined.unwrap_or_else(|e| {
-            let failure = SessionError::Failed {
-                code: "internal_error",
-                message: format!("a session path failed: {e}"),
-            };
+            let failure = SessionError::Internal(format!("a session path failed: {e}"));
             (None, Err(failure))
         });
         match result {
@@ -131,10 +128,7 @@ fn link_failed(ctx: &Ctx, device: &str, error: &SessionError) {
     if matches!(error, SessionError::Cancelled) {
         return;
     }
-    let gone = matches!(
-        error,
-        SessionError::Tunnel(cable_tunnel::client::ConnectError::Gone)
-    );
+    let gone = error.is_link_gone();
     let forgotten = gone && ctx.book.as_ref().is_some_and(|b| b.forget(device));
     ctx.events.emit(EventKind::LinkFailed {
         device: device.to_string(),

@@ -16,11 +16,9 @@ type Reply = oneshot::Sender<Result<Vec<u8>, SessionError>>;
 pub struct RawSession {
     requests: mpsc::Sender<(Vec<u8>, Reply)>,
     cancel: CancellationToken,
-    failure: Arc<Mutex<Option<(&'static str, String)>>>,
+    failure: Arc<Mutex<Option<SessionError>>>,
     task: JoinHandle<Result<(), SessionError>>,
 }
-
-const GET_INFO: u8 = 0x04;
 
 pub(crate) fn start(
     ctx: Ctx,
@@ -36,7 +34,7 @@ pub(crate) fn start(
         let result = relay(ctx, route, request_type, &token, &mut inbox).await;
         if let Err(e) = &result {
             if let Ok(mut slot) = recorded.lock() {
-                *slot = Some((e.code(), e.to_string()));
+                *slot = Some(e.clone());
             }
         }
         result
@@ -67,22 +65,17 @@ async fn relay(
             session.abort().await;
             return Err(SessionError::Cancelled);
         };
-        let local = request.first() == Some(&GET_INFO);
         match session.ctap(&request).await {
             Ok(response) => {
                 let _ = reply.send(Ok(response));
-                if !local {
+                if session.answered() {
                     // Phones take one operation per session.
                     session.finish().await;
                     return Ok(());
                 }
             }
             Err(e) => {
-                let copy = SessionError::Failed {
-                    code: e.code(),
-                    message: e.to_string(),
-                };
-                let _ = reply.send(Err(copy));
+                let _ = reply.send(Err(e.clone()));
                 session.abort().await;
                 return Err(e);
             }
@@ -104,7 +97,7 @@ impl RawSession {
 
     fn ended(&self) -> SessionError {
         match self.failure.lock().ok().and_then(|f| f.clone()) {
-            Some((code, message)) => SessionError::Failed { code, message },
+            Some(failure) => failure,
             None => SessionError::Finished,
         }
     }
@@ -121,10 +114,9 @@ impl RawSession {
     /// Waits for the session to end.
     pub async fn finished(self) -> Result<(), SessionError> {
         self.task.await.unwrap_or_else(|e| {
-            Err(SessionError::Failed {
-                code: "internal_error",
-                message: format!("the session task failed: {e}"),
-            })
+            Err(SessionError::Internal(format!(
+                "the session task failed: {e}"
+            )))
         })
     }
 }

@@ -1,20 +1,22 @@
-//! The async half of a session: waits (each with a timeout and cancellation), moves bytes
-//! between the tunnel socket and the sans-IO `DesktopChannel`, and reports each phase.
+//! The async shell of one path (QR or linked) of a session: it moves bytes between the tunnel
+//! socket, the radio and the sans-IO [`Desktop`] of cable-hybrid, sleeps until the deadline
+//! the machine names, and turns the machine's events into the timeline. Every timeout and
+//! every policy decision is the machine's; this file only waits.
 
-use crate::engine::channel::{ChannelEvent, CtapRoute, DesktopChannel};
-use crate::engine::config::{EngineConfig, Timeouts};
-use crate::engine::error::{Phase, SessionError};
+use crate::engine::config::EngineConfig;
+use crate::engine::error::SessionError;
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::links::{LinkBook, StoredLink};
-use crate::engine::radio::RadioHub;
+use crate::engine::radio::{RadioHub, Registration, SeenAdvert};
 use cable_ble::DomainCheck;
+use cable_hybrid::{Desktop, DesktopEvent, Endpoint, LinkKeys, Sent, Transmit};
 use cable_qr::{QrHandshake, RequestType};
 use cable_tunnel::client::{connect, ClientOptions, TunnelRequest, TunnelSocket};
 use cable_tunnel::{LinkingInfo, Revision};
 use rand_core::OsRng;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// What every path of a session shares.
@@ -26,289 +28,364 @@ pub(crate) struct Ctx {
     pub events: EventSink,
 }
 
-/// Waits for `fut` unless the session is cancelled or `limit` passes.
-pub(crate) async fn bounded<T>(
-    cancel: &CancellationToken,
-    limit: Duration,
-    on_timeout: SessionError,
-    fut: impl Future<Output = T>,
-) -> Result<T, SessionError> {
-    tokio::select! {
-        biased;
-        _ = cancel.cancelled() => Err(SessionError::Cancelled),
-        r = tokio::time::timeout(limit, fut) => r.map_err(|_| on_timeout),
-    }
+/// The machine's clock is the runtime's (so paused-time tests move it too).
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
-/// A session whose channel is open: the phone has sent its post-handshake message.
-pub(crate) struct Established {
-    socket: TunnelSocket,
-    channel: DesktopChannel,
-    events: EventSink,
-    timeouts: Timeouts,
-    cancel: CancellationToken,
-    offered_linking: bool,
-    /// Verified linking data received so far.
-    pub links: Vec<LinkingInfo>,
-    book: Option<Arc<dyn LinkBook>>,
-    /// The tunnel domain this session used (stored with a new link).
-    domain_id: u16,
-}
-
-/// QR flow up to an open channel: QR → advert → tunnel → handshake → post-handshake.
 /// The QR code, shown: the radio already listens for its advert.
 pub(crate) struct ShownQr {
-    qr: QrHandshake,
-    registration: crate::engine::radio::Registration,
+    desktop: Desktop,
+    registration: Registration,
 }
 
 /// Makes the QR code, starts listening for its advert, then shows it (events `qr`, `scanning`).
 pub(crate) async fn show_qr(ctx: &Ctx, request_type: RequestType) -> Result<ShownQr, SessionError> {
     let config = &*ctx.config;
-    let now = SystemTime::now()
+    let unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let qr = QrHandshake::generate(&mut OsRng, request_type, config.linking, now);
+    let qr = QrHandshake::generate(&mut OsRng, request_type, config.linking, unix);
+    let url = qr.url();
+    let desktop = Desktop::qr(now(), qr, config.timeouts, &mut OsRng);
     // Listen before showing the QR so no advert is missed.
     let registration = ctx
         .radio
-        .register(qr.payload().eid_key(), DomainCheck::Qr)
+        .register(desktop.eid_key().clone(), DomainCheck::Qr)
         .await?;
-    ctx.events.emit(EventKind::Qr { url: qr.url() });
+    ctx.events.emit(EventKind::Qr { url });
     ctx.events.emit(EventKind::Scanning {
         radio: config.radio.describe(),
     });
-    Ok(ShownQr { qr, registration })
+    Ok(ShownQr {
+        desktop,
+        registration,
+    })
 }
 
-/// QR flow from a shown QR code to an open channel: advert → tunnel → handshake →
-/// post-handshake.
+/// QR flow from a shown QR code to an open channel.
 pub(crate) async fn establish_qr(
     ctx: Ctx,
     shown: ShownQr,
     cancel: CancellationToken,
 ) -> Result<Established, SessionError> {
-    let (config, events, cancel) = (&*ctx.config, &ctx.events, &cancel);
-    let t = &config.timeouts;
     let ShownQr {
-        qr,
-        mut registration,
+        desktop,
+        registration,
     } = shown;
-    let seen = bounded(
-        cancel,
-        t.advert,
-        SessionError::NoPhone { after: t.advert },
-        &mut registration.seen,
-    )
-    .await?
-    .map_err(|_| SessionError::TunnelIo("the radio stopped while waiting for the phone".into()))?;
-    drop(registration);
-    let eid = seen.advert.eid;
-    report_advert(events, &seen);
-
-    let psk = qr.payload().psk(&seen.advert.plaintext);
-    let request = TunnelRequest::Connect {
-        routing_id: eid.routing_id,
-        tunnel_id: qr.payload().tunnel_id(),
-    };
-    let mut socket = open_tunnel(config, eid.tunnel_domain_id, request, events, cancel).await?;
-    let (channel, msg1) =
-        DesktopChannel::start_qr(&psk, qr.identity(), config.linking, &mut OsRng)?;
-    send(&mut socket, &msg1).await?;
-    Established::new(
-        &ctx,
-        socket,
-        channel,
-        cancel,
-        config.linking,
-        eid.tunnel_domain_id,
-    )
-    .open("Noise_KNpsk0_P256_AESGCM_SHA256")
-    .await
+    Established::new(&ctx, desktop, Some(registration), cancel)
+        .open()
+        .await
 }
 
-/// Linked flow up to an open channel: contact the phone through its tunnel server and, at the
-/// same time, wait for its advert under the link's EID key (HYBRID.md §9.5, §13.2).
+/// Linked flow up to an open channel: the machine contacts the phone through its tunnel
+/// server and, at the same time, waits for its advert under the link's EID key (HYBRID.md
+/// §9.5, §13.2).
 pub(crate) async fn establish_linked(
     ctx: Ctx,
     link: StoredLink,
     request_type: RequestType,
     cancel: CancellationToken,
 ) -> Result<Established, SessionError> {
-    let (config, events) = (&*ctx.config, &ctx.events);
-    let t = &config.timeouts;
-    let mut client_nonce = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut OsRng, &mut client_nonce);
-    let eid_key = cable_keys::eid_key(link.link_secret.expose(), &client_nonce);
-    let mut registration = ctx.radio.register(eid_key, DomainCheck::Linked).await?;
-    events.emit(EventKind::Contacting {
+    let keys = LinkKeys {
+        contact_id: link.contact_id.clone(),
+        link_id: link.link_id,
+        link_secret: link.link_secret.clone(),
+        phone_public_key: link.phone_public_key.clone(),
+        tunnel_domain_id: link.tunnel_domain_id,
+    };
+    let desktop = Desktop::linked(
+        now(),
+        keys,
+        request_type,
+        ctx.config.timeouts,
+        &mut OsRng,
+    );
+    let registration = ctx
+        .radio
+        .register(desktop.eid_key().clone(), DomainCheck::Linked)
+        .await?;
+    ctx.events.emit(EventKind::Contacting {
         device: link.id.clone(),
         name: link.name.clone(),
     });
-    let request = TunnelRequest::Contact {
-        contact_id: link.contact_id.clone(),
-        client_payload: cable_tunnel::ClientPayload {
-            link_id: link.link_id,
-            client_nonce,
-            request_type: request_type.as_str().to_string(),
-        },
-        signal_connection: true,
-    };
-    let mut socket = open_tunnel(config, link.tunnel_domain_id, request, events, &cancel).await?;
-    let seen = bounded(
-        &cancel,
-        t.advert,
-        SessionError::NoPhone { after: t.advert },
-        &mut registration.seen,
-    )
-    .await
-    .and_then(|r| r.map_err(|_| SessionError::TunnelIo("the radio stopped".into())));
-    let seen = match seen {
-        Ok(seen) => seen,
-        Err(e) => {
-            let _ = socket.close().await;
-            return Err(e);
-        }
-    };
-    drop(registration);
-    report_advert(events, &seen);
-    let psk = cable_keys::psk(link.link_secret.expose(), &seen.advert.plaintext);
-    let signal = socket.signal_connection();
-    let (channel, msg1) =
-        DesktopChannel::start_linked(&psk, &link.phone_public_key, signal, &mut OsRng)?;
-    send(&mut socket, &msg1).await?;
-    // Linking data is only accepted in QR sessions (HYBRID.md §9.3).
-    Established::new(&ctx, socket, channel, &cancel, false, link.tunnel_domain_id)
-        .open("Noise_NKpsk0_P256_AESGCM_SHA256")
+    Established::new(&ctx, desktop, Some(registration), cancel)
+        .open()
         .await
 }
 
-fn report_advert(events: &EventSink, seen: &crate::engine::radio::SeenAdvert) {
-    let eid = &seen.advert.eid;
-    events.emit(EventKind::Advert {
-        uuid: format!("{:04X}", seen.uuid),
-        source: format!("{:?}", seen.source),
-        routing_id: hex::encode(eid.routing_id),
-        tunnel_domain_id: eid.tunnel_domain_id,
-        tunnel_domain: cable_tunnel::domain_name(eid.tunnel_domain_id).unwrap_or_default(),
-        rssi: seen.rssi,
-    });
-}
-
-/// Connects to the tunnel server, reporting the URL and the outcome.
-pub(crate) async fn open_tunnel(
-    config: &EngineConfig,
-    domain_id: u16,
-    request: TunnelRequest,
-    events: &EventSink,
-    cancel: &CancellationToken,
-) -> Result<TunnelSocket, SessionError> {
-    let opts = ClientOptions {
-        base: config.tunnel.base(domain_id),
-        connect_timeout: config.timeouts.tunnel_connect,
-        ..ClientOptions::default()
-    };
-    let url = tunnel_url(&opts, &request);
-    events.emit(EventKind::TunnelConnecting { url });
-    let limit = config.timeouts.tunnel_connect;
-    let socket = bounded(
-        cancel,
-        limit + Duration::from_secs(1),
-        SessionError::Timeout {
-            phase: Phase::TunnelConnect,
-            after: limit,
-        },
-        connect(request, &opts),
-    )
-    .await?
-    .map_err(SessionError::Tunnel)?;
-    events.emit(EventKind::TunnelConnected { http_status: 101 });
-    Ok(socket)
-}
-
-/// The URL a request opens, for the timeline (contact IDs are not secret; tunnel IDs are
-/// derived from the QR secret but reveal nothing about it).
-fn tunnel_url(opts: &ClientOptions, request: &TunnelRequest) -> String {
-    let url = match request {
-        TunnelRequest::New { tunnel_id } => cable_tunnel::new_url(&opts.base, tunnel_id),
-        TunnelRequest::Connect {
-            routing_id,
-            tunnel_id,
-        } => cable_tunnel::connect_url(&opts.base, routing_id, tunnel_id),
-        TunnelRequest::Contact { contact_id, .. } => {
-            cable_tunnel::contact_url(&opts.base, contact_id)
-        }
-    };
-    url.unwrap_or_else(|e| format!("(invalid: {e})"))
-}
-
-async fn send(socket: &mut TunnelSocket, bytes: &[u8]) -> Result<(), SessionError> {
-    socket
-        .send(bytes)
-        .await
-        .map_err(|e| SessionError::TunnelIo(e.to_string()))
+/// A session path: the machine, its socket once open, and the radio registration while the
+/// advert is awaited. Named for what it is once [`Established::open`] returns it.
+pub(crate) struct Established {
+    desktop: Desktop,
+    socket: Option<TunnelSocket>,
+    registration: Option<Registration>,
+    config: Arc<EngineConfig>,
+    events: EventSink,
+    cancel: CancellationToken,
+    book: Option<Arc<dyn LinkBook>>,
+    /// Verified linking data received so far.
+    pub links: Vec<LinkingInfo>,
+    /// The machine's final word, once it closed.
+    outcome: Option<Result<(), cable_hybrid::Error>>,
+    /// The last CTAP answer, until `ctap` picks it up.
+    answer: Option<Vec<u8>>,
+    ready: bool,
 }
 
 impl Established {
     fn new(
         ctx: &Ctx,
-        socket: TunnelSocket,
-        channel: DesktopChannel,
-        cancel: &CancellationToken,
-        offered_linking: bool,
-        domain_id: u16,
+        desktop: Desktop,
+        registration: Option<Registration>,
+        cancel: CancellationToken,
     ) -> Self {
         Self {
-            socket,
-            channel,
+            desktop,
+            socket: None,
+            registration,
+            config: ctx.config.clone(),
             events: ctx.events.clone(),
-            timeouts: ctx.config.timeouts,
-            cancel: cancel.clone(),
-            offered_linking,
-            links: Vec::new(),
+            cancel,
             book: ctx.book.clone(),
-            domain_id,
+            links: Vec::new(),
+            outcome: None,
+            answer: None,
+            ready: false,
         }
     }
 
-    /// Handshake and post-handshake message; on failure the tunnel is closed.
-    async fn open(mut self, protocol: &str) -> Result<Self, SessionError> {
-        match self.wait_ready(protocol).await {
-            Ok(()) => Ok(self),
-            Err(e) => {
+    /// Runs the machine until the phone's post-handshake message; on failure the tunnel is
+    /// closed and the phone told.
+    async fn open(mut self) -> Result<Self, SessionError> {
+        while !self.ready {
+            if let Err(e) = self.step().await {
                 self.abort().await;
-                Err(e)
+                return Err(e);
             }
         }
+        Ok(self)
     }
 
-    async fn wait_ready(&mut self, protocol: &str) -> Result<(), SessionError> {
-        let t = self.timeouts;
-        let mut phase = Phase::Handshake;
-        while !self.channel.is_ready() {
-            let limit = match phase {
-                Phase::Handshake => t.handshake,
-                _ => t.post_handshake,
+    /// True once this session's one operation has been answered: no other may follow.
+    pub fn answered(&self) -> bool {
+        self.desktop.answered()
+    }
+
+    /// One CTAP exchange: `command || CBOR` in, `status || CBOR` out. getInfo is answered
+    /// locally; a phone error status is returned as bytes (the caller decides).
+    pub async fn ctap(&mut self, request: &[u8]) -> Result<Vec<u8>, SessionError> {
+        match self
+            .desktop
+            .send_request(now(), request)
+            .map_err(SessionError::Request)?
+        {
+            Sent::Local(response) => return Ok(response),
+            Sent::Phone => {}
+        }
+        self.flush().await?;
+        self.events.emit(EventKind::CtapRequest {
+            command: command_name(request.first().copied()),
+        });
+        loop {
+            if let Some(response) = self.answer.take() {
+                let status =
+                    cable_ctap::CtapStatus::from_u8(response.first().copied().unwrap_or(0xff));
+                self.events.emit(EventKind::CtapResponse {
+                    status: status.name().to_string(),
+                    status_code: status.code(),
+                });
+                return Ok(response);
+            }
+            self.step().await?;
+        }
+    }
+
+    /// Ends the session: the machine waits briefly for linking data if it offered linking
+    /// and none came, then sends shutdown; returns the links received.
+    pub async fn finish(mut self) -> Vec<LinkingInfo> {
+        self.desktop.finish(now());
+        while self.outcome.is_none() {
+            if self.step().await.is_err() {
+                break;
+            }
+        }
+        self.abort().await;
+        std::mem::take(&mut self.links)
+    }
+
+    /// Ends the session now (error, cancel): sends the encrypted shutdown if the channel has
+    /// one, closes the socket. Used on every end so the phone always learns it is over.
+    pub async fn abort(&mut self) {
+        self.desktop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.flush()).await;
+        if let Some(mut socket) = self.socket.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), socket.close()).await;
+            self.events.emit(EventKind::Closed);
+        }
+    }
+
+    /// Handles what the machine reported, sends what it queued, then waits for one input:
+    /// cancel, the advert, a tunnel message, or the machine's deadline.
+    async fn step(&mut self) -> Result<(), SessionError> {
+        let reported = self.drain_events().await?;
+        self.flush().await?;
+        if let Some(outcome) = &self.outcome {
+            return match outcome {
+                Ok(()) => Err(SessionError::Finished),
+                Err(e) => Err(e.clone().into()),
             };
-            for event in self.receive(phase, limit).await? {
-                match event {
-                    ChannelEvent::HandshakeDone => {
-                        self.events.emit(EventKind::Handshake {
-                            protocol: protocol.to_string(),
-                        });
-                        phase = Phase::PostHandshake;
+        }
+        if reported {
+            // Let the caller look at what changed before waiting again.
+            return Ok(());
+        }
+        let deadline = self.desktop.poll_timeout().map(Instant::from_std);
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let advert = async {
+            match &mut self.registration {
+                Some(r) => (&mut r.seen).await.ok(),
+                None => std::future::pending().await,
+            }
+        };
+        let message = async {
+            match &mut self.socket {
+                Some(socket) => Some(socket.recv().await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => {
+                return Err(SessionError::Cancelled);
+            }
+            seen = advert => match seen {
+                Some(seen) => {
+                    self.registration = None;
+                    report_advert(&self.events, &seen);
+                    let eid = seen.advert.eid;
+                    self.desktop.handle_advert(now(), cable_hybrid::Advert {
+                        plaintext: seen.advert.plaintext,
+                        routing_id: eid.routing_id,
+                        tunnel_domain_id: eid.tunnel_domain_id,
+                    });
+                }
+                None => return Err(SessionError::Internal(
+                    "the radio stopped while waiting for the phone".into(),
+                )),
+            },
+            received = message => match received {
+                Some(Ok(Some(bytes))) => self.desktop.handle_message(now(), &bytes),
+                Some(Ok(None)) => self.desktop.handle_close(now()),
+                Some(Err(e)) => {
+                    self.socket = None;
+                    return Err(SessionError::TunnelIo(Arc::new(e)));
+                }
+                None => {}
+            },
+            _ = sleep => self.desktop.handle_timeout(now()),
+        }
+        Ok(())
+    }
+
+    /// Turns the machine's events into actions and the timeline; true if there were any.
+    async fn drain_events(&mut self) -> Result<bool, SessionError> {
+        let mut any = false;
+        while let Some(event) = self.desktop.poll_event() {
+            any = true;
+            match event {
+                DesktopEvent::OpenTunnel(open) => {
+                    let socket = self.open_tunnel(open.domain_id, open.request).await?;
+                    let signal = socket.signal_connection();
+                    self.socket = Some(socket);
+                    self.desktop.handle_tunnel_open(now(), signal);
+                }
+                DesktopEvent::PhoneJoined => {}
+                DesktopEvent::HandshakeDone { protocol } => {
+                    self.events.emit(EventKind::Handshake {
+                        protocol: protocol.to_string(),
+                    });
+                }
+                DesktopEvent::Ready {
+                    get_info,
+                    features,
+                    revision,
+                } => {
+                    self.report_ready(&get_info, features, revision);
+                    self.ready = true;
+                }
+                DesktopEvent::Linked(info) => self.store_link(*info),
+                DesktopEvent::LinkRejected(why) => self.events.emit(EventKind::LinkRejected {
+                    reason: why.reason().to_string(),
+                }),
+                DesktopEvent::CtapResponse(response) => self.answer = Some(response),
+                DesktopEvent::AwaitingLink { wait } => self.events.emit(EventKind::AwaitingLink {
+                    seconds: wait.as_secs(),
+                }),
+                DesktopEvent::Closed(outcome) => self.outcome = Some(outcome),
+            }
+        }
+        Ok(any)
+    }
+
+    /// Sends what the machine queued; its close ends the socket.
+    async fn flush(&mut self) -> Result<(), SessionError> {
+        while let Some(transmit) = self.desktop.poll_transmit() {
+            let Some(socket) = &mut self.socket else {
+                continue;
+            };
+            match transmit {
+                Transmit::Message(bytes) => {
+                    if let Err(e) = socket.send(&bytes).await {
+                        self.socket = None;
+                        return Err(SessionError::TunnelIo(Arc::new(e)));
                     }
-                    ChannelEvent::Ready {
-                        get_info,
-                        features,
-                        revision,
-                    } => self.report_ready(&get_info, features, revision),
-                    other => self.note(other)?,
+                }
+                Transmit::Close => {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), socket.close()).await;
+                    self.socket = None;
+                    self.events.emit(EventKind::Closed);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Connects to the tunnel server, reporting the URL and the outcome, within the
+    /// machine's tunnel-connect deadline.
+    async fn open_tunnel(
+        &mut self,
+        domain_id: u16,
+        request: TunnelRequest,
+    ) -> Result<TunnelSocket, SessionError> {
+        let config = &*self.config;
+        let opts = ClientOptions {
+            base: config.tunnel.base(domain_id),
+            connect_timeout: config.timeouts.tunnel_connect,
+            ..ClientOptions::default()
+        };
+        let url = tunnel_url(&opts, &request);
+        self.events.emit(EventKind::TunnelConnecting { url });
+        let limit = config.timeouts.tunnel_connect;
+        let timeout = SessionError::Timeout {
+            phase: cable_hybrid::Phase::TunnelConnect,
+            after: limit,
+        };
+        let socket = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => return Err(SessionError::Cancelled),
+            r = tokio::time::timeout(limit + Duration::from_secs(1), connect(request, &opts)) => {
+                r.map_err(|_| timeout)?.map_err(|e| SessionError::Tunnel(Arc::new(e)))?
+            }
+        };
+        self.events.emit(EventKind::TunnelConnected { http_status: 101 });
+        Ok(socket)
     }
 
     fn report_ready(&self, get_info: &[u8], features: Vec<String>, revision: Revision) {
@@ -328,118 +405,50 @@ impl Established {
         });
     }
 
-    /// Events that may arrive at any time: linking data, the connect signal.
-    fn note(&mut self, event: ChannelEvent) -> Result<(), SessionError> {
-        match event {
-            ChannelEvent::Linked(info) => {
-                match self.book.as_ref().map(|b| b.save(&info, self.domain_id)) {
-                    Some(Ok(device)) => self.events.emit(EventKind::Linked {
-                        name: info.name.clone(),
-                        device,
-                    }),
-                    Some(Err(reason)) => self.events.emit(EventKind::LinkRejected {
-                        reason: format!("the link could not be stored: {reason}"),
-                    }),
-                    None => self.events.emit(EventKind::LinkRejected {
-                        reason: "linked phones are not stored by this program".into(),
-                    }),
-                }
-                self.links.push(*info);
-            }
-            ChannelEvent::LinkingRejected(reason) => self.events.emit(EventKind::LinkRejected {
-                reason: reason.to_string(),
+    fn store_link(&mut self, info: LinkingInfo) {
+        let domain = self.desktop.tunnel_domain_id().unwrap_or(0);
+        match self.book.as_ref().map(|b| b.save(&info, domain)) {
+            Some(Ok(device)) => self.events.emit(EventKind::Linked {
+                name: info.name.clone(),
+                device,
             }),
-            ChannelEvent::PhoneJoined | ChannelEvent::HandshakeDone => {}
-            ChannelEvent::PhoneShutdown => return Err(SessionError::Disconnected(Phase::Ctap)),
-            ChannelEvent::Ready { .. } | ChannelEvent::CtapResponse(_) => {
-                return Err(SessionError::BadResponse("an unexpected message".into()))
-            }
+            Some(Err(reason)) => self.events.emit(EventKind::LinkRejected {
+                reason: format!("the link could not be stored: {reason}"),
+            }),
+            None => self.events.emit(EventKind::LinkRejected {
+                reason: "linked phones are not stored by this program".into(),
+            }),
         }
-        Ok(())
+        self.links.push(info);
     }
+}
 
-    async fn receive(
-        &mut self,
-        phase: Phase,
-        limit: Duration,
-    ) -> Result<Vec<ChannelEvent>, SessionError> {
-        let message = bounded(
-            &self.cancel,
-            limit,
-            SessionError::Timeout {
-                phase,
-                after: limit,
-            },
-            self.socket.recv(),
-        )
-        .await?
-        .map_err(|e| SessionError::TunnelIo(e.to_string()))?
-        .ok_or(SessionError::Disconnected(phase))?;
-        Ok(self.channel.receive(&message)?)
-    }
+fn report_advert(events: &EventSink, seen: &SeenAdvert) {
+    let eid = &seen.advert.eid;
+    events.emit(EventKind::Advert {
+        uuid: format!("{:04X}", seen.uuid),
+        source: format!("{:?}", seen.source),
+        routing_id: hex::encode(eid.routing_id),
+        tunnel_domain_id: eid.tunnel_domain_id,
+        tunnel_domain: cable_tunnel::domain_name(eid.tunnel_domain_id).unwrap_or_default(),
+        rssi: seen.rssi,
+    });
+}
 
-    /// One CTAP exchange: `command || CBOR` in, `status || CBOR` out. getInfo is answered
-    /// locally; a phone error status is returned as bytes (the caller decides).
-    pub async fn ctap(&mut self, request: &[u8]) -> Result<Vec<u8>, SessionError> {
-        let wire = match self.channel.ctap_request(request)? {
-            CtapRoute::Local(response) => return Ok(response),
-            CtapRoute::Phone(wire) => wire,
-        };
-        send(&mut self.socket, &wire).await?;
-        self.events.emit(EventKind::CtapRequest {
-            command: command_name(request.first().copied()),
-        });
-        loop {
-            for event in self.receive(Phase::Ctap, self.timeouts.ctap).await? {
-                if let ChannelEvent::CtapResponse(response) = event {
-                    let status =
-                        cable_ctap::CtapStatus::from_u8(response.first().copied().unwrap_or(0xff));
-                    self.events.emit(EventKind::CtapResponse {
-                        status: status.name().to_string(),
-                        status_code: status.code(),
-                    });
-                    return Ok(response);
-                }
-                self.note(event)?;
-            }
+/// The URL a request opens, for the timeline (tunnel IDs are derived from the QR secret but
+/// reveal nothing about it).
+fn tunnel_url(opts: &ClientOptions, request: &TunnelRequest) -> String {
+    let url = match request {
+        TunnelRequest::New { tunnel_id } => cable_tunnel::new_url(&opts.base, tunnel_id),
+        TunnelRequest::Connect {
+            routing_id,
+            tunnel_id,
+        } => cable_tunnel::connect_url(&opts.base, routing_id, tunnel_id),
+        TunnelRequest::Contact { contact_id, .. } => {
+            cable_tunnel::contact_url(&opts.base, contact_id)
         }
-    }
-
-    /// Ends the session: waits briefly for linking data if it was offered and has not come,
-    /// then sends shutdown and closes.
-    pub async fn finish(mut self) -> Vec<LinkingInfo> {
-        if self.offered_linking && self.links.is_empty() && !self.timeouts.linking_wait.is_zero() {
-            let limit = self.timeouts.linking_wait;
-            self.events.emit(EventKind::AwaitingLink {
-                seconds: limit.as_secs(),
-            });
-            // One deadline for the whole wait: a chatty phone cannot stretch it.
-            let deadline = tokio::time::Instant::now() + limit;
-            while self.links.is_empty() {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                let Ok(events) = self.receive(Phase::Ctap, left).await else {
-                    break;
-                };
-                for event in events {
-                    if self.note(event).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        self.abort().await;
-        std::mem::take(&mut self.links)
-    }
-
-    /// Sends the encrypted shutdown (if the channel has one) and closes the socket; used on
-    /// success, error and cancel alike so the phone always learns the session is over.
-    pub async fn abort(&mut self) {
-        if let Some(shutdown) = self.channel.shutdown() {
-            let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.send(&shutdown)).await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close()).await;
-        self.events.emit(EventKind::Closed);
-    }
+    };
+    url.unwrap_or_else(|e| format!("(invalid: {e})"))
 }
 
 fn command_name(command: Option<u8>) -> String {
