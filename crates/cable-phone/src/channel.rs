@@ -1,37 +1,31 @@
-//! The phone's side of one hybrid session, sans-IO (HYBRID.md §6–§8, §13.3).
+//! The software phone's session: cable-hybrid's sans-IO [`Phone`] state machine (handshake
+//! answer, post-handshake and update messages, the one-operation rule, shutdown), with a
+//! software authenticator answering its requests and a [`PhoneBehavior`] deciding how the
+//! person (and the phone) acts (HYBRID.md §6–§8, §13.3).
 //!
 //! A [`PhoneChannel`] is fed every binary message the tunnel delivers and answers with what to
-//! send. The first message is the desktop's Noise message 1; the reply is message 2, the
-//! post-handshake message and (Android, QR flow) an update message. After that the desktop may
-//! send one makeCredential or getAssertion (getInfo any number of times), and ends with a
-//! shutdown. The channel holds no socket and no clock; randomness comes from an RNG the caller
-//! can seed ([`PhoneChannel::with_rng`]).
-//!
-//! Request handling follows Chrome-Android's phone (`CTAP2Processor`): a request that does not
-//! parse, an unknown command, a JSON message or an update that is not CBOR end the session
-//! without a CTAP reply (an error); authenticatorSelection ends it too. A second
-//! makeCredential/getAssertion is refused with `CTAP2_ERR_NOT_ALLOWED`, since phones handle one
-//! operation per connection.
+//! send. It holds no socket and no clock; randomness comes from an RNG the caller can seed
+//! ([`PhoneChannel::with_rng`]). The protocol rules are the machine's; this file only adds
+//! the authenticator, the person and the ways a phone can misbehave (vanish at a stage).
 
 use std::cell::RefCell;
+use std::time::Instant;
 
 use cable_ble::EidPlaintext;
 use cable_ctap::auth_data::AuthenticatorData;
-use cable_ctap::command::{decode_response, encode_error, encode_response, split_response};
+use cable_ctap::command::{decode_response, split_response};
 use cable_ctap::{
     AccountInfo, Authenticator, CborMessage, Command, CommandCode, CredentialStore, CtapStatus,
     GetAssertionResponse, MakeCredentialResponse, Prompt, UserAction,
 };
+use cable_hybrid::{Endpoint, Phone, PhoneConfig, PhoneEnd, Transmit, Violation};
 use cable_keys::{IdentityKey, LinkSecret, Psk, PublicKey};
 use cable_qr::QrPayload;
-use cable_tunnel::post_handshake::FEATURE_CTAP;
-use cable_tunnel::{
-    respond_linked, respond_qr, Crypter, Frame, PostHandshake, Revision, UpdateMessage,
-};
+use rand::SeedableRng;
 use rand_core::{CryptoRngCore, OsRng};
 
 use crate::events::{CredentialRecord, PhoneEvent, SessionEnd, StatusRecord};
-use crate::linking::{LinkingProvider, NoLinking};
+use crate::linking::LinkingProvider;
 use crate::{CancelStyle, PhoneBehavior, PhoneError, PhoneProfile, Result, Stage, UserChoice};
 
 /// What the driver must do with the tunnel.
@@ -56,29 +50,16 @@ enum HandshakeKeys {
     Linked { psk: Psk, identity: IdentityKey },
 }
 
-enum State {
-    AwaitingHandshake,
-    Open(Box<Open>),
-    Ended,
-}
-
-/// An established encrypted channel.
-struct Open {
-    crypter: Crypter,
-    handshake_hash: [u8; 32],
-    /// Set once a makeCredential/getAssertion has been handled.
-    answered: bool,
-}
-
-/// The phone's session state machine. See the module documentation.
+/// The software phone's session. See the module documentation.
 pub struct PhoneChannel {
     keys: HandshakeKeys,
     profile: PhoneProfile,
     behavior: PhoneBehavior,
     authenticator: Authenticator,
-    linking: Box<dyn LinkingProvider>,
+    linking: Option<Box<dyn LinkingProvider>>,
     rng: Box<dyn CryptoRngCore + Send>,
-    state: State,
+    /// Made when the desktop's message 1 arrives, so it draws from the final RNG.
+    machine: Option<Phone>,
     events: Vec<PhoneEvent>,
     end: Option<SessionEnd>,
     store_changed: bool,
@@ -88,11 +69,11 @@ pub struct PhoneChannel {
 
 impl std::fmt::Debug for PhoneChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match &self.state {
-            State::AwaitingHandshake => "awaiting handshake",
-            State::Open(open) if open.answered => "answered",
-            State::Open(_) => "awaiting request",
-            State::Ended => "ended",
+        let state = match &self.machine {
+            _ if self.end.is_some() => "ended",
+            None => "awaiting handshake",
+            Some(m) if m.answered() => "answered",
+            Some(_) => "awaiting request",
         };
         f.debug_struct("PhoneChannel")
             .field("profile", &self.profile)
@@ -142,9 +123,9 @@ impl PhoneChannel {
             profile,
             behavior,
             authenticator: Authenticator::new(profile.ctap_profile(), CredentialStore::new()),
-            linking: Box::new(NoLinking),
+            linking: None,
             rng: Box::new(OsRng),
-            state: State::AwaitingHandshake,
+            machine: None,
             events: Vec::new(),
             end: None,
             store_changed: false,
@@ -159,9 +140,9 @@ impl PhoneChannel {
     }
 
     /// Offers linking information from `provider` when the QR code asks for it (default:
-    /// [`NoLinking`]). Only Android profiles send update messages, so only they can link.
+    /// [`crate::NoLinking`]). Only Android profiles send update messages, so only they can link.
     pub fn with_linking(mut self, provider: impl LinkingProvider + 'static) -> Self {
-        self.linking = Box::new(provider);
+        self.linking = Some(Box::new(provider));
         self
     }
 
@@ -201,10 +182,7 @@ impl PhoneChannel {
 
     /// The Noise handshake hash, once the channel is open.
     pub fn handshake_hash(&self) -> Option<[u8; 32]> {
-        match &self.state {
-            State::Open(open) => Some(open.handshake_hash),
-            _ => None,
-        }
+        self.machine.as_ref().and_then(Phone::handshake_hash)
     }
 
     /// How the session ended, once it has.
@@ -213,12 +191,12 @@ impl PhoneChannel {
     }
 
     pub fn is_ended(&self) -> bool {
-        matches!(self.state, State::Ended)
+        self.end.is_some()
     }
 
     /// True while the desktop's handshake has not arrived (the phone keeps advertising).
     pub fn awaiting_handshake(&self) -> bool {
-        matches!(self.state, State::AwaitingHandshake)
+        self.machine.is_none() && self.end.is_none()
     }
 
     /// The events since the last call, oldest first.
@@ -229,186 +207,173 @@ impl PhoneChannel {
     /// Handles one binary message from the tunnel. An error ends the session: close the
     /// tunnel (the error says why).
     pub fn on_message(&mut self, message: &[u8]) -> Result<Vec<Outgoing>> {
-        match std::mem::replace(&mut self.state, State::Ended) {
-            State::AwaitingHandshake => self.on_handshake(message),
-            State::Open(open) => self.on_transport(open, message),
-            State::Ended => Err(PhoneError::SessionEnded),
+        if self.end.is_some() {
+            return Err(PhoneError::SessionEnded);
         }
+        let now = Instant::now();
+        if self.machine.is_none() {
+            if self.behavior.vanishes_after(Stage::HandshakeReceived) {
+                return Ok(self.vanish(Stage::HandshakeReceived, Vec::new()));
+            }
+            self.machine = Some(self.start(now));
+        }
+        let machine = self.machine.as_mut().expect("made above");
+        machine.handle_message(now, message);
+        self.process(now)
     }
 
     /// The tunnel closed. Closing after the CTAP answer is the normal end; closing earlier is
     /// an error, as Chrome-Android reports it ("unexpected EOF").
     pub fn on_close(&mut self) -> Result<()> {
-        match std::mem::replace(&mut self.state, State::Ended) {
-            State::Ended => Ok(()),
-            State::AwaitingHandshake => Err(self.fail(PhoneError::DesktopClosed {
+        if self.end.is_some() {
+            return Ok(());
+        }
+        let Some(machine) = self.machine.as_mut() else {
+            return Err(self.fail(PhoneError::DesktopClosed {
                 during: "before the handshake",
-            })),
-            State::Open(open) if !open.answered => Err(self.fail(PhoneError::DesktopClosed {
-                during: "after the handshake, before sending a request",
-            })),
-            State::Open(_) => {
-                self.finish(SessionEnd::DesktopClosed);
-                Ok(())
+            }));
+        };
+        machine.handle_close(Instant::now());
+        self.process(Instant::now()).map(|_| ())
+    }
+
+    fn start(&mut self, now: Instant) -> Phone {
+        let config = PhoneConfig {
+            get_info: self.authenticator.get_info().to_cbor(),
+            sends_update: self.profile.sends_update(),
+            // The async runner bounds its waits; the channel itself has no clock.
+            handshake_wait: None,
+            idle: None,
+        };
+        match &self.keys {
+            HandshakeKeys::Qr {
+                psk,
+                desktop,
+                offers_linking,
+            } => {
+                let phone = Phone::qr(
+                    now,
+                    psk.clone(),
+                    desktop.clone(),
+                    *offers_linking,
+                    config,
+                    &mut self.rng,
+                );
+                match self.linking.take() {
+                    Some(provider) => {
+                        let links = rand::rngs::StdRng::from_rng(&mut self.rng)
+                            .unwrap_or_else(|_| rand::rngs::StdRng::from_entropy());
+                        phone.with_linking(provider, Box::new(links))
+                    }
+                    None => phone,
+                }
+            }
+            HandshakeKeys::Linked { psk, identity } => {
+                Phone::linked(now, psk.clone(), identity.clone(), config, &mut self.rng)
             }
         }
     }
 
-    fn on_handshake(&mut self, message1: &[u8]) -> Result<Vec<Outgoing>> {
-        if self.behavior.vanishes_after(Stage::HandshakeReceived) {
-            return Ok(self.vanish(Stage::HandshakeReceived, Vec::new()));
-        }
-        let answer = match &self.keys {
-            HandshakeKeys::Qr { psk, desktop, .. } => {
-                respond_qr(psk, desktop, message1, &mut self.rng)
+    /// Acts on what the machine reported and collects what it queued.
+    fn process(&mut self, now: Instant) -> Result<Vec<Outgoing>> {
+        let mut vanish = None;
+        let mut failure = None;
+        while let Some(event) = self.machine.as_mut().and_then(Endpoint::poll_event) {
+            match event {
+                cable_hybrid::PhoneEvent::HandshakeCompleted { .. } => {
+                    self.events.push(PhoneEvent::HandshakeCompleted);
+                    if self.behavior.vanishes_after(Stage::HandshakeSent) {
+                        vanish = Some(Stage::HandshakeSent);
+                    }
+                }
+                cable_hybrid::PhoneEvent::PostHandshakeSent { features } => {
+                    self.events.push(PhoneEvent::PostHandshakeSent { features });
+                }
+                cable_hybrid::PhoneEvent::UpdateSent { link_id } => {
+                    self.linking_sent = link_id;
+                    self.events.push(PhoneEvent::UpdateSent {
+                        linking: link_id.is_some(),
+                    });
+                }
+                cable_hybrid::PhoneEvent::GetInfoAnswered => {
+                    let name = CommandCode::GetInfo.name();
+                    self.received(name);
+                    self.responded(name, CtapStatus::Ok);
+                }
+                cable_hybrid::PhoneEvent::Request { command, raw } => {
+                    if let Some(stage) = self.on_request(now, &command, &raw) {
+                        vanish = Some(stage);
+                    }
+                }
+                cable_hybrid::PhoneEvent::RequestRefused { command } => {
+                    self.received(command.name());
+                    self.events.push(PhoneEvent::RequestRefused {
+                        command: command.name().into(),
+                    });
+                    self.responded(command.name(), CtapStatus::NotAllowed);
+                }
+                cable_hybrid::PhoneEvent::DesktopUpdateIgnored => {
+                    self.events.push(PhoneEvent::DesktopUpdateIgnored);
+                }
+                cable_hybrid::PhoneEvent::Closed(Ok(end)) => self.on_end(end),
+                cable_hybrid::PhoneEvent::Closed(Err(e)) => {
+                    failure = Some(self.fail(phone_error(e)));
+                }
             }
-            HandshakeKeys::Linked { psk, identity } => {
-                respond_linked(psk, identity, message1, &mut self.rng)
+        }
+        if self.behavior.vanishes_after(Stage::PostHandshakeSent)
+            && self
+                .events
+                .iter()
+                .any(|e| matches!(e, PhoneEvent::PostHandshakeSent { .. }))
+            && vanish.is_none()
+            && self.end.is_none()
+        {
+            vanish = Some(Stage::PostHandshakeSent);
+        }
+        let mut out = Vec::new();
+        while let Some(transmit) = self.machine.as_mut().and_then(Endpoint::poll_transmit) {
+            match transmit {
+                Transmit::Message(bytes) => out.push(Outgoing::Send(bytes)),
+                Transmit::Close => out.push(Outgoing::Close),
             }
-        };
-        let (message2, result) = answer.map_err(|e| self.fail(PhoneError::Handshake(e)))?;
-        self.events.push(PhoneEvent::HandshakeCompleted);
-        let mut out = vec![Outgoing::Send(message2)];
-        if self.behavior.vanishes_after(Stage::HandshakeSent) {
-            return Ok(self.vanish(Stage::HandshakeSent, out));
+            // Gone right after the handshake answer: nothing after message 2 leaves.
+            if vanish == Some(Stage::HandshakeSent) {
+                break;
+            }
         }
-
-        let mut open = Box::new(Open {
-            crypter: result.crypter,
-            handshake_hash: result.handshake_hash,
-            answered: false,
-        });
-        let features = vec![FEATURE_CTAP.to_string()];
-        let post_handshake = PostHandshake {
-            get_info: Some(self.authenticator.get_info().to_cbor()),
-            linking: None,
-            features: features.clone(),
+        if let Some(error) = failure {
+            return Err(error);
         }
-        .encode(Revision::One);
-        out.push(self.seal(&mut open, &post_handshake)?);
-        self.events.push(PhoneEvent::PostHandshakeSent { features });
-
-        if let Some(update) = self.update_message(&open.handshake_hash) {
-            let linking = update.linking.is_some();
-            self.linking_sent = update.linking.as_ref().map(|l| l.link_id);
-            out.push(self.seal(&mut open, &Frame::Update(update.encode()).encode())?);
-            self.events.push(PhoneEvent::UpdateSent { linking });
+        if let Some(stage) = vanish {
+            return Ok(self.vanish(stage, out));
         }
-        if self.behavior.vanishes_after(Stage::PostHandshakeSent) {
-            return Ok(self.vanish(Stage::PostHandshakeSent, out));
-        }
-        self.state = State::Open(open);
         Ok(out)
     }
 
-    /// The update message to send right after the post-handshake message, if any: only in the
-    /// QR flow, only for profiles that send one; with linking data only if the QR code offered
-    /// linking and the provider has some (§7.6, §9.1).
-    fn update_message(&mut self, handshake_hash: &[u8; 32]) -> Option<UpdateMessage> {
-        let HandshakeKeys::Qr {
-            desktop,
-            offers_linking,
-            ..
-        } = &self.keys
-        else {
-            return None;
-        };
-        if !self.profile.sends_update() {
-            return None;
-        }
-        let linking = if *offers_linking {
-            self.linking
-                .linking_info(desktop, handshake_hash, &mut *self.rng)
-        } else {
-            None
-        };
-        Some(UpdateMessage { linking })
-    }
-
-    fn on_transport(&mut self, open: Box<Open>, message: &[u8]) -> Result<Vec<Outgoing>> {
-        let mut open = open;
-        let plaintext = open
-            .crypter
-            .decrypt(message)
-            .map_err(|e| self.fail(PhoneError::Channel(e)))?;
-        let frame = Frame::decode(&plaintext).map_err(|e| self.fail(PhoneError::Channel(e)))?;
-        match frame {
-            Frame::Shutdown => {
-                self.finish(SessionEnd::DesktopShutdown);
-                Ok(vec![Outgoing::Close])
-            }
-            Frame::Update(payload) => {
-                // Desktop updates carry nothing defined yet, but must be CBOR (Chromium).
-                cable_keys::cbor::from_slice(&payload)
-                    .map_err(|e| self.fail(PhoneError::InvalidUpdate(e.to_string())))?;
-                self.events.push(PhoneEvent::DesktopUpdateIgnored);
-                self.state = State::Open(open);
-                Ok(Vec::new())
-            }
-            Frame::Json(_) => {
-                Err(self.fail(PhoneError::UnsupportedMessage("JSON (digital credential)")))
-            }
-            Frame::Ctap(request) => self.on_ctap(open, &request),
-        }
-    }
-
-    fn on_ctap(&mut self, mut open: Box<Open>, request: &[u8]) -> Result<Vec<Outgoing>> {
-        let Some((&command, payload)) = request.split_first() else {
-            return Err(self.fail(PhoneError::InvalidRequest(
-                "the CTAP message is empty; it must start with a command byte".into(),
-            )));
-        };
-        match CommandCode::from_u8(command) {
-            Some(CommandCode::GetInfo) => {
-                let name = CommandCode::GetInfo.name();
-                if !payload.is_empty() {
-                    return Err(self.fail(no_parameters(name, payload.len())));
-                }
-                self.received(name);
-                let response = encode_response(&self.authenticator.get_info().to_cbor());
-                let out = self.respond(&mut open, name, response)?;
-                self.state = State::Open(open);
-                Ok(out)
-            }
-            Some(CommandCode::MakeCredential | CommandCode::GetAssertion) => {
-                self.on_operation(open, request)
-            }
-            Some(CommandCode::Selection) => {
-                let name = CommandCode::Selection.name();
-                if !payload.is_empty() {
-                    return Err(self.fail(no_parameters(name, payload.len())));
-                }
-                self.received(name);
+    fn on_end(&mut self, end: PhoneEnd) {
+        match end {
+            PhoneEnd::DesktopShutdown => self.finish(SessionEnd::DesktopShutdown),
+            PhoneEnd::DesktopClosed => self.finish(SessionEnd::DesktopClosed),
+            PhoneEnd::SelectionReceived => {
+                self.received(CommandCode::Selection.name());
                 self.finish(SessionEnd::SelectionReceived);
-                Ok(vec![Outgoing::Close])
             }
-            Some(CommandCode::GetNextAssertion) | None => {
-                Err(self.fail(PhoneError::UnsupportedCommand(command)))
-            }
+            // Closed here: the end was recorded when it was decided.
+            PhoneEnd::ClosedByPhone => {}
         }
     }
 
     /// makeCredential or getAssertion: ask the person, answer through the authenticator.
-    fn on_operation(&mut self, mut open: Box<Open>, request: &[u8]) -> Result<Vec<Outgoing>> {
-        let command = Command::decode(request)
-            .map_err(|e| self.fail(PhoneError::InvalidRequest(e.to_string())))?;
+    /// Returns the stage to vanish after, if the behaviour says so.
+    fn on_request(&mut self, now: Instant, command: &Command, request: &[u8]) -> Option<Stage> {
         let name = command.code().name();
         self.received(name);
-        if open.answered {
-            self.events.push(PhoneEvent::RequestRefused {
-                command: name.into(),
-            });
-            let out = self.respond(&mut open, name, encode_error(CtapStatus::NotAllowed))?;
-            self.state = State::Open(open);
-            return Ok(out);
-        }
         if self.behavior.vanishes_after(Stage::RequestReceived) {
-            return Ok(self.vanish(Stage::RequestReceived, Vec::new()));
+            return Some(Stage::RequestReceived);
         }
-
         let person = Person::new(self.behavior.user);
         let response = self.authenticator.handle(request, &mut *self.rng, &person);
-        open.answered = true;
         if let Some((prompt, approved)) = person.answer.into_inner() {
             self.events
                 .push(PhoneEvent::UserPrompted { prompt, approved });
@@ -419,19 +384,30 @@ impl PhoneChannel {
             };
             if !approved && closes {
                 self.finish(SessionEnd::Cancelled);
-                return Ok(vec![Outgoing::Close]);
+                if let Some(machine) = &mut self.machine {
+                    machine.close();
+                }
+                return None;
             }
         }
-        if let Some(event) = self.credential_event(&command, &response) {
+        if let Some(event) = self.credential_event(command, &response) {
             self.store_changed = true;
             self.events.push(event);
         }
-        let out = self.respond(&mut open, name, response)?;
-        if self.behavior.vanishes_after(Stage::ResponseSent) {
-            return Ok(self.vanish(Stage::ResponseSent, out));
+        let status = match split_response(&response) {
+            Ok((status, _)) => status,
+            Err(_) => CtapStatus::Other,
+        };
+        if let Some(machine) = &mut self.machine {
+            if let Err(e) = machine.respond(now, response) {
+                let _ = self.fail(phone_error(e));
+                return None;
+            }
         }
-        self.state = State::Open(open);
-        Ok(out)
+        self.responded(name, status);
+        self.behavior
+            .vanishes_after(Stage::ResponseSent)
+            .then_some(Stage::ResponseSent)
     }
 
     /// The passkey a successful answer created or used, read back from the store.
@@ -460,40 +436,27 @@ impl PhoneChannel {
         });
     }
 
-    /// Encrypts a CTAP answer (`status || CBOR`) in a CTAP frame.
-    fn respond(
-        &mut self,
-        open: &mut Open,
-        command: &str,
-        response: Vec<u8>,
-    ) -> Result<Vec<Outgoing>> {
-        let status = match split_response(&response) {
-            Ok((status, _)) => status,
-            Err(_) => CtapStatus::Other,
-        };
-        let sent = self.seal(open, &Frame::Ctap(response).encode())?;
+    fn responded(&mut self, command: &str, status: CtapStatus) {
         self.events.push(PhoneEvent::Responded {
             command: command.into(),
             status: StatusRecord::from(status),
         });
-        Ok(vec![sent])
-    }
-
-    fn seal(&mut self, open: &mut Open, plaintext: &[u8]) -> Result<Outgoing> {
-        open.crypter
-            .encrypt(plaintext)
-            .map(Outgoing::Send)
-            .map_err(|e| self.fail(PhoneError::Channel(e)))
     }
 
     fn vanish(&mut self, after: Stage, mut out: Vec<Outgoing>) -> Vec<Outgoing> {
         self.finish(SessionEnd::Vanished { after });
+        if let Some(machine) = &mut self.machine {
+            machine.close();
+        }
+        out.retain(|o| *o != Outgoing::Close);
         out.push(Outgoing::Close);
         out
     }
 
     fn finish(&mut self, end: SessionEnd) {
-        self.state = State::Ended;
+        if self.end.is_some() {
+            return;
+        }
         self.events.push(PhoneEvent::Ended(end.clone()));
         self.end = Some(end);
     }
@@ -507,10 +470,26 @@ impl PhoneChannel {
     }
 }
 
-fn no_parameters(command: &str, len: usize) -> PhoneError {
-    PhoneError::InvalidRequest(format!(
-        "{command} takes no parameters, but {len} bytes followed the command byte"
-    ))
+/// The machine's failures in the software phone's words.
+fn phone_error(e: cable_hybrid::Error) -> PhoneError {
+    use cable_hybrid::Error as E;
+    match e {
+        E::Handshake(e) => PhoneError::Handshake(e),
+        E::Protocol(e) => PhoneError::Channel(e),
+        E::InvalidRequest(e) => PhoneError::InvalidRequest(e.to_string()),
+        E::Violation(v) => match v {
+            Violation::InvalidUpdate => {
+                PhoneError::InvalidUpdate("the desktop's update message is not CBOR".into())
+            }
+            Violation::UnsupportedCommand(c) => PhoneError::UnsupportedCommand(c),
+            Violation::Unexpected(_) => PhoneError::UnsupportedMessage("JSON (digital credential)"),
+            other => PhoneError::InvalidRequest(other.to_string()),
+        },
+        E::Disconnected { .. } => PhoneError::DesktopClosed {
+            during: "after the handshake, before sending a request",
+        },
+        E::Timeout { .. } | E::PeerShutdown { .. } | E::Cancelled => PhoneError::SessionEnded,
+    }
 }
 
 /// The person holding the phone: answers every prompt with the configured choice and

@@ -18,17 +18,9 @@ use cable_keys::{derive_array, IdentityKey, LinkSecret, PublicKey, Purpose, Secr
 use cable_tunnel::{handshake_signature, LinkingInfo};
 use rand_core::CryptoRngCore;
 
-/// Source of the linking information a QR session offers the desktop.
-pub trait LinkingProvider: Send {
-    /// The linking map for the desktop whose QR identity is `desktop`, signed over this
-    /// session's `handshake_hash`; `None` to offer nothing.
-    fn linking_info(
-        &mut self,
-        desktop: &PublicKey,
-        handshake_hash: &[u8; 32],
-        rng: &mut dyn CryptoRngCore,
-    ) -> Option<LinkingInfo>;
-}
+/// Source of the linking information a QR session offers the desktop: the session state
+/// machine's trait.
+pub use cable_hybrid::LinkingProvider;
 
 /// Offers no linking information (Chrome-Android without a contact ID; every iOS phone).
 #[derive(Debug, Clone, Copy, Default)]
