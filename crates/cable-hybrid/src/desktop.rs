@@ -264,6 +264,50 @@ impl Desktop {
         }
     }
 
+    /// Uses `ephemeral` as the Noise ephemeral key (fixed transcripts, fuzzing: no key
+    /// generation per run).
+    #[doc(hidden)]
+    pub fn with_ephemeral(mut self, ephemeral: IdentityKey) -> Self {
+        self.ephemeral = ephemeral;
+        self
+    }
+
+    /// A QR session whose handshake already completed with `crypter` (the fuzz targets start
+    /// here, so every input reaches the post-handshake logic without paying for Noise), and
+    /// with `ready`'s getInfo, whose post-handshake message was already read.
+    #[doc(hidden)]
+    pub fn open_for_fuzzing(
+        now: Instant,
+        qr: QrHandshake,
+        crypter: Crypter,
+        ready: Option<Vec<u8>>,
+        timeouts: Timeouts,
+    ) -> Self {
+        let offer_linking = qr.payload().supports_linking == Some(true);
+        // Never used once open; a derivation per run would only slow the fuzzer.
+        let eid_key = cable_keys::Secret::new([0; 64]);
+        let ephemeral = qr.identity().clone();
+        let keys = Keys::Qr { qr, offer_linking };
+        let mut desktop = Self::new(now, keys, eid_key, timeouts, ephemeral);
+        desktop.advert_deadline = None;
+        desktop.tunnel_domain = Some(0);
+        let is_ready = ready.is_some();
+        desktop.state = State::Open(Box::new(Open {
+            crypter,
+            handshake_hash: [3; 32],
+            revision: Revision::One,
+            get_info: ready.unwrap_or_default(),
+            ready: is_ready,
+            request: RequestState::None,
+            linked: false,
+            awaiting_link: false,
+        }));
+        if !is_ready {
+            desktop.deadline = Some(now + timeouts.post_handshake);
+        }
+        desktop
+    }
+
     /// The key the radio must decrypt adverts with.
     pub fn eid_key(&self) -> &EidKey {
         &self.eid_key

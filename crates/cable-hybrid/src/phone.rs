@@ -176,6 +176,31 @@ impl Phone {
         self
     }
 
+    /// A QR session whose handshake already completed with `crypter` (fuzz targets start
+    /// here). Nothing is queued: the post-handshake message is taken as sent.
+    #[doc(hidden)]
+    pub fn open_for_fuzzing(
+        now: Instant,
+        crypter: Crypter,
+        desktop: PublicKey,
+        config: PhoneConfig,
+        ephemeral: IdentityKey,
+    ) -> Self {
+        let keys = Keys::Qr {
+            psk: cable_keys::Secret::new([0; 32]),
+            desktop,
+            offers_linking: false,
+        };
+        let mut phone = Self::new(now, keys, config, ephemeral);
+        phone.state = State::Open(Box::new(Open {
+            crypter,
+            handshake_hash: [0; 32],
+            operation: Operation::None,
+        }));
+        phone.idle(now);
+        phone
+    }
+
     fn new(now: Instant, keys: Keys, config: PhoneConfig, ephemeral: IdentityKey) -> Self {
         let deadline = config.handshake_wait.map(|wait| now + wait);
         Self {

@@ -31,7 +31,7 @@ impl Phase {
             Phase::TunnelConnect => "the tunnel server",
             Phase::Handshake => "the phone's handshake answer",
             Phase::PostHandshake => "the phone's first message",
-            Phase::Ready => "a request to send",
+            Phase::Ready => "the request to be sent to the phone",
             Phase::Ctap => "the phone's answer",
             Phase::AwaitingLink => "the phone's linking data",
             Phase::Closed => "nothing (the session is over)",

@@ -131,12 +131,11 @@ impl Engine {
                 Some(scanner.check().await.map_err(SessionError::from))
             }
             #[cfg(not(feature = "bluetooth"))]
-            RadioConfig::Bluetooth { .. } => Some(Err(SessionError::from(
-                cable_ble::scan::ScanError::Other {
+            RadioConfig::Bluetooth { .. } => {
+                Some(Err(SessionError::from(cable_ble::scan::ScanError::Other {
                     cause: "this build of cable has no Bluetooth support".into(),
-                },
-            ))),
+                })))
+            }
         }
     }
 }
-

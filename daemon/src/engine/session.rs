@@ -95,13 +95,7 @@ pub(crate) async fn establish_linked(
         phone_public_key: link.phone_public_key.clone(),
         tunnel_domain_id: link.tunnel_domain_id,
     };
-    let desktop = Desktop::linked(
-        now(),
-        keys,
-        request_type,
-        ctx.config.timeouts,
-        &mut OsRng,
-    );
+    let desktop = Desktop::linked(now(), keys, request_type, ctx.config.timeouts, &mut OsRng);
     let registration = ctx
         .radio
         .register(desktop.eid_key().clone(), DomainCheck::Linked)
@@ -384,7 +378,8 @@ impl Established {
                 r.map_err(|_| timeout)?.map_err(|e| SessionError::Tunnel(Arc::new(e)))?
             }
         };
-        self.events.emit(EventKind::TunnelConnected { http_status: 101 });
+        self.events
+            .emit(EventKind::TunnelConnected { http_status: 101 });
         Ok(socket)
     }
 
