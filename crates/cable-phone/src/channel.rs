@@ -65,6 +65,8 @@ pub struct PhoneChannel {
     store_changed: bool,
     /// The link ID of the linking information sent in this session, if any.
     linking_sent: Option<[u8; 8]>,
+    /// What [`Endpoint::poll_transmit`] hands out, when driven as an [`Endpoint`].
+    outbox: std::collections::VecDeque<Transmit>,
 }
 
 impl std::fmt::Debug for PhoneChannel {
@@ -130,6 +132,7 @@ impl PhoneChannel {
             end: None,
             store_changed: false,
             linking_sent: None,
+            outbox: std::collections::VecDeque::new(),
         }
     }
 
@@ -467,6 +470,45 @@ impl PhoneChannel {
             reason: error.to_string(),
         });
         error
+    }
+}
+
+/// The software phone as an [`Endpoint`], so a [`cable_hybrid::pair::Pair`] can run it against
+/// the real desktop state machine. It has no deadlines of its own: the runner bounds its
+/// waits.
+impl Endpoint for PhoneChannel {
+    type Event = PhoneEvent;
+
+    fn handle_message(&mut self, _now: Instant, message: &[u8]) {
+        let out = self
+            .on_message(message)
+            .unwrap_or_else(|_| vec![Outgoing::Close]);
+        self.outbox.extend(out.into_iter().map(|o| match o {
+            Outgoing::Send(bytes) => Transmit::Message(bytes),
+            Outgoing::Close => Transmit::Close,
+        }));
+    }
+
+    fn handle_close(&mut self, _now: Instant) {
+        let _ = self.on_close();
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) {}
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.outbox.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<PhoneEvent> {
+        (!self.events.is_empty()).then(|| self.events.remove(0))
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    fn is_closed(&self) -> bool {
+        self.end.is_some()
     }
 }
 
