@@ -10,7 +10,7 @@
 //! * [`post_handshake`], [`frame`], [`update`]: the messages inside the channel (§7.4–7.6);
 //! * [`linking`] and [`client_payload`]: linked devices (§9);
 //! * [`l2cap`]: the CTAP 2.3 BLE channel's CR LF framing (§10);
-//! * [`client`] (cargo feature `client`, on by default): the websocket client, the crate's only
+//! * `client` (cargo feature `client`, on by default): the websocket client, the crate's only
 //!   I/O and its only use of tokio.
 //!
 //! Everything except `client` is sans-IO: bytes in, bytes out, randomness from the caller. A

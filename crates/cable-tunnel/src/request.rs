@@ -1,7 +1,7 @@
 //! HYBRID.md §5.2–5.3 as data: which endpoint a client opens, its URL and the headers it sends.
 //!
 //! Sans-IO so that the websocket client, the daemon's timeline and tests all derive a request's
-//! URL and headers in one place; [`crate::client`] only adds the socket.
+//! URL and headers in one place; `client` only adds the socket.
 
 use crate::client_payload::ClientPayload;
 use crate::error::Result;
