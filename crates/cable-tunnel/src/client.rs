@@ -370,23 +370,22 @@ fn finish(
     if selected != Some(WEBSOCKET_PROTOCOL) {
         return Err(ConnectError::SubprotocolNotSelected);
     }
-    let routing_id = match request.expects_routing_id() {
-        true => {
-            let mut values = response.headers().get_all(ROUTING_ID_HEADER).iter();
-            let first = values.next().ok_or(ConnectError::MissingRoutingId)?;
-            if values.next().is_some() {
-                return Err(ConnectError::DuplicateRoutingId);
-            }
-            let text = first.to_str().map_err(|_| {
-                ConnectError::BadRoutingId(crate::Error::InvalidHexId {
-                    field: "routing ID",
-                    digits: 6,
-                    got: String::new(),
-                })
-            })?;
-            Some(parse_routing_id_header(text).map_err(ConnectError::BadRoutingId)?)
+    let routing_id = if request.expects_routing_id() {
+        let mut values = response.headers().get_all(ROUTING_ID_HEADER).iter();
+        let first = values.next().ok_or(ConnectError::MissingRoutingId)?;
+        if values.next().is_some() {
+            return Err(ConnectError::DuplicateRoutingId);
         }
-        false => None,
+        let text = first.to_str().map_err(|_| {
+            ConnectError::BadRoutingId(crate::Error::InvalidHexId {
+                field: "routing ID",
+                digits: 6,
+                got: String::new(),
+            })
+        })?;
+        Some(parse_routing_id_header(text).map_err(ConnectError::BadRoutingId)?)
+    } else {
+        None
     };
     let signal_connection =
         request.asks_for_signal() && response.headers().contains_key(SIGNAL_CONNECTION_HEADER);
