@@ -1,19 +1,20 @@
 //! The local tunnel server's push stand-in, from the phone's side: hold
 //! `GET /cable/push/<base64url-nopad(contact ID)>` (subprotocol `fido.cable`) open and read one
-//! JSON text message per wake-up. The phone never sends on this socket; closing it unregisters
-//! the contact ID (desktops then get `410 Gone`).
+//! JSON text message per wake-up (decoded by [`crate::wakeup::WakeUp::from_push_message`]). The
+//! phone never sends on this socket; closing it unregisters the contact ID (desktops then get
+//! `410 Gone`). The path and header names are cable-tunnel's, shared with the server.
 //!
 //! Only plain `ws://` servers are supported: the push stand-in exists only on the local tunnel
 //! server, which does not speak TLS.
 
 use std::time::Duration;
 
-use cable_ctap::Base64Url;
+use cable_tunnel::urls::PROTOCOL_HEADER;
 use cable_tunnel::{TunnelBase, WEBSOCKET_PROTOCOL};
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
@@ -25,11 +26,7 @@ const MAX_PUSH_MESSAGE: usize = 16 * 1024;
 
 /// `<base>/cable/push/<base64url-nopad(contact_id)>`.
 pub(crate) fn push_url(base: &TunnelBase, contact_id: &[u8]) -> Result<String> {
-    let base = base.base_url().map_err(PhoneError::InvalidTunnelUrl)?;
-    Ok(format!(
-        "{base}/cable/push/{}",
-        Base64Url::encode(contact_id)
-    ))
+    cable_tunnel::push_url(base, contact_id).map_err(PhoneError::InvalidTunnelUrl)
 }
 
 /// An open push registration.
@@ -59,7 +56,7 @@ impl PushSocket {
         let authority = rest.split('/').next().unwrap_or_default();
         let mut request = url.into_client_request().map_err(|e| e.to_string())?;
         request.headers_mut().insert(
-            header::SEC_WEBSOCKET_PROTOCOL,
+            PROTOCOL_HEADER,
             HeaderValue::from_static(WEBSOCKET_PROTOCOL),
         );
         let tcp = TcpStream::connect(authority)
@@ -80,7 +77,7 @@ impl PushSocket {
                 })?;
         let selected = response
             .headers()
-            .get(header::SEC_WEBSOCKET_PROTOCOL)
+            .get(PROTOCOL_HEADER)
             .and_then(|v| v.to_str().ok());
         if selected != Some(WEBSOCKET_PROTOCOL) {
             return Err("the server did not select the fido.cable subprotocol".into());

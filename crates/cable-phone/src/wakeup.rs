@@ -7,14 +7,15 @@
 //! desktop's NKpsk0 handshake with its identity key.
 //!
 //! The local tunnel server delivers wake-ups as JSON text on the phone's push socket
-//! ([`WakeUp::from_push_message`]); the real services use FCM (Chrome-Android: the same three
-//! values in hex under `caBLE.tunnelID`, `caBLE.routingID`, `caBLE.clientPayload`).
+//! ([`WakeUp::from_push_message`], through cable-tunnel's [`PushMessage`], the codec the server
+//! encodes with: either hex case, unknown keys ignored); the real services use FCM
+//! (Chrome-Android: the same three values in hex under `caBLE.tunnelID`, `caBLE.routingID`,
+//! `caBLE.clientPayload`).
 
 use cable_ble::{EidPlaintext, ADVERT_LEN};
 use cable_ctap::CredentialStore;
-use cable_tunnel::ClientPayload;
+use cable_tunnel::{ClientPayload, PushMessage};
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Serialize};
 
 use crate::advert::{linked_eid, service_data};
 use crate::state::LinkState;
@@ -31,46 +32,19 @@ pub struct WakeUp {
     pub client_payload: Vec<u8>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct PushWire {
-    tunnel_id: String,
-    routing_id: String,
-    client_payload: String,
-}
-
 impl WakeUp {
     /// Parses the local tunnel server's push message
     /// `{"tunnel_id":"<32 hex>","routing_id":"<6 hex>","client_payload":"<hex>"}`
-    /// (either case; unknown keys are ignored).
+    /// (either case; unknown keys are ignored), naming the key that is wrong.
     pub fn from_push_message(text: &str) -> Result<Self> {
-        let wire: PushWire = serde_json::from_str(text).map_err(|e| {
-            PhoneError::InvalidWakeUp(format!(
-                "the push message is not the expected JSON object: {e}"
-            ))
-        })?;
-        let mut tunnel_id = [0u8; 16];
-        hex::decode_to_slice(wire.tunnel_id.trim(), &mut tunnel_id)
-            .map_err(|_| bad_field("tunnel_id", "32 hexadecimal digits (16 bytes)"))?;
-        let mut routing_id = [0u8; 3];
-        hex::decode_to_slice(wire.routing_id.trim(), &mut routing_id)
-            .map_err(|_| bad_field("routing_id", "6 hexadecimal digits (3 bytes)"))?;
-        let client_payload = hex::decode(wire.client_payload.trim())
-            .map_err(|_| bad_field("client_payload", "hexadecimal digits"))?;
-        Ok(Self {
-            tunnel_id,
-            routing_id,
-            client_payload,
-        })
+        PushMessage::decode(text)
+            .map(Self::from)
+            .map_err(|e| PhoneError::InvalidWakeUp(e.to_string()))
     }
 
     /// The push message for this wake-up (upper-case hex, as the local tunnel server sends).
     pub fn to_push_message(&self) -> String {
-        let wire = PushWire {
-            tunnel_id: hex::encode_upper(self.tunnel_id),
-            routing_id: hex::encode_upper(self.routing_id),
-            client_payload: hex::encode_upper(&self.client_payload),
-        };
-        serde_json::to_string(&wire).unwrap_or_default()
+        PushMessage::from(self.clone()).encode()
     }
 
     /// The desktop's client payload, decoded.
@@ -81,8 +55,24 @@ impl WakeUp {
     }
 }
 
-fn bad_field(field: &str, expected: &str) -> PhoneError {
-    PhoneError::InvalidWakeUp(format!("{field} must be {expected}"))
+impl From<PushMessage> for WakeUp {
+    fn from(m: PushMessage) -> Self {
+        Self {
+            tunnel_id: m.tunnel_id,
+            routing_id: m.routing_id,
+            client_payload: m.client_payload,
+        }
+    }
+}
+
+impl From<WakeUp> for PushMessage {
+    fn from(w: WakeUp) -> Self {
+        Self {
+            tunnel_id: w.tunnel_id,
+            routing_id: w.routing_id,
+            client_payload: w.client_payload,
+        }
+    }
 }
 
 /// A wake-up the phone answers: what to advertise and the session that follows.
@@ -170,6 +160,9 @@ mod tests {
         );
         assert_eq!(WakeUp::from_push_message(&text).unwrap(), w);
         assert_eq!(WakeUp::from_push_message(&text.to_lowercase()).unwrap(), w);
+        // A newer server's extra keys do not stop an older phone.
+        let newer = text.replace('}', r#","contact_id":"AA","hint":2}"#);
+        assert_eq!(WakeUp::from_push_message(&newer).unwrap(), w);
     }
 
     #[test]

@@ -14,13 +14,13 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument as _;
 
 use crate::handshake::{error_response, parse_head, switching_protocols, UpgradeRequest};
-use crate::paths::Route;
 use crate::push_socket::run_push;
 use crate::reasons::{CloseReason, RejectReason};
 use crate::registry::{ContactRegistration, Reservation};
 use crate::relay::{run_tunnel, Joiner};
 use crate::shared::Shared;
 use crate::ws::{close, config};
+use cable_tunnel::TunnelPath as Route;
 
 /// Bytes read from a client at a time while looking for the end of the request head.
 const READ_CHUNK: usize = 1024;

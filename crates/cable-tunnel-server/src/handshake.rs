@@ -3,22 +3,20 @@
 //!
 //! The server does the upgrade itself (rather than through tungstenite's accept) so that it
 //! decides every status code and header, and so that reading the request is bounded by
-//! `max_request_head` before anything else happens.
+//! `max_request_head` before anything else happens. Paths, header names and header values are
+//! parsed and built by cable-tunnel, the code clients build their requests with.
 
+use cable_tunnel::urls::{
+    parse_client_payload_header, routing_id_header_value, PROTOCOL_HEADER, SIGNAL_CONNECTION_VALUE,
+};
+use cable_tunnel::{
+    TunnelPath as Route, CLIENT_PAYLOAD_HEADER, ROUTING_ID_HEADER, SIGNAL_CONNECTION_HEADER,
+    WEBSOCKET_PROTOCOL,
+};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use crate::paths::{parse_path, Route, ROUTING_ID_LEN};
 use crate::reasons::RejectReason;
 use crate::ServerLimits;
-
-/// The WebSocket subprotocol every caBLE endpoint requires (Chromium kCableWebSocketProtocol).
-pub const SUBPROTOCOL: &str = "fido.cable";
-/// Response header carrying the routing ID of a `new` tunnel (Chromium kCableRoutingIdHeader).
-pub const ROUTING_ID_HEADER: &str = "X-caBLE-Routing-ID";
-/// Request header of a `contact` carrying the hex client payload.
-pub const CLIENT_PAYLOAD_HEADER: &str = "X-caBLE-Client-Payload";
-/// Request header of a `contact` asking for the connect signal; echoed when granted.
-pub const SIGNAL_CONNECTION_HEADER: &str = "X-caBLE-Signal-Connection";
 
 /// Headers a request may carry; more → 431.
 const MAX_HEADERS: usize = 64;
@@ -70,8 +68,8 @@ fn check_request(
     if path.len() > limits.max_path_len {
         return Err(RejectReason::PathTooLong);
     }
-    let route =
-        parse_path(path, limits.max_contact_id_len).map_err(|_| RejectReason::UnknownEndpoint)?;
+    let route = Route::parse_bounded(path, limits.max_contact_id_len)
+        .map_err(|_| RejectReason::UnknownEndpoint)?;
 
     let headers: &[httparse::Header<'_>] = req.headers;
     let is_upgrade = req.version == Some(1)
@@ -88,13 +86,18 @@ fn check_request(
         return Err(RejectReason::UnsupportedWebSocketVersion);
     }
     // Subprotocol names are case-sensitive (RFC 6455 §4.1).
-    if !has_token(headers, "Sec-WebSocket-Protocol", SUBPROTOCOL, true) {
+    if !has_token(headers, PROTOCOL_HEADER, WEBSOCKET_PROTOCOL, true) {
         return Err(RejectReason::MissingSubprotocol);
     }
 
     let (signal_connection, client_payload) = match route {
         Route::Contact { .. } => (
-            has_token(headers, SIGNAL_CONNECTION_HEADER, "true", false),
+            has_token(
+                headers,
+                SIGNAL_CONNECTION_HEADER,
+                SIGNAL_CONNECTION_VALUE,
+                false,
+            ),
             client_payload(headers, limits.max_client_payload_len)?,
         ),
         _ => (false, Vec::new()),
@@ -111,11 +114,9 @@ fn client_payload(
     headers: &[httparse::Header<'_>],
     max_len: usize,
 ) -> Result<Vec<u8>, RejectReason> {
-    let value = single_value(headers, CLIENT_PAYLOAD_HEADER)
-        .map(<[u8]>::trim_ascii)
-        .filter(|v| !v.is_empty() && v.len() / 2 <= max_len)
-        .ok_or(RejectReason::BadClientPayload)?;
-    hex::decode(value).map_err(|_| RejectReason::BadClientPayload)
+    let value =
+        single_value(headers, CLIENT_PAYLOAD_HEADER).ok_or(RejectReason::BadClientPayload)?;
+    parse_client_payload_header(value, max_len).map_err(|_| RejectReason::BadClientPayload)
 }
 
 fn values<'h>(
@@ -160,7 +161,7 @@ fn has_token(
 /// tunnel and the echoed signal header of a `contact` that asked for it.
 pub(crate) fn switching_protocols(
     ws_key: &str,
-    routing_id: Option<[u8; ROUTING_ID_LEN]>,
+    routing_id: Option<[u8; 3]>,
     signal_connection: bool,
 ) -> Vec<u8> {
     let mut out = format!(
@@ -168,17 +169,19 @@ pub(crate) fn switching_protocols(
          Upgrade: websocket\r\n\
          Connection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\
-         Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n",
+         {PROTOCOL_HEADER}: {WEBSOCKET_PROTOCOL}\r\n",
         derive_accept_key(ws_key.as_bytes())
     );
     if let Some(id) = routing_id {
         out.push_str(&format!(
             "{ROUTING_ID_HEADER}: {}\r\n",
-            hex::encode_upper(id)
+            routing_id_header_value(&id)
         ));
     }
     if signal_connection {
-        out.push_str(&format!("{SIGNAL_CONNECTION_HEADER}: true\r\n"));
+        out.push_str(&format!(
+            "{SIGNAL_CONNECTION_HEADER}: {SIGNAL_CONNECTION_VALUE}\r\n"
+        ));
     }
     out.push_str("\r\n");
     out.into_bytes()
@@ -223,7 +226,7 @@ fn status_text(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::paths;
+    use cable_tunnel::urls;
     use proptest::prelude::*;
 
     fn request(path: &str, extra: &[(&str, &str)]) -> Vec<u8> {
@@ -248,7 +251,7 @@ mod tests {
     #[test]
     fn new_request_is_routed() {
         let tid = [9u8; 16];
-        let buf = request(&paths::new_path(&tid), &[PROTO]);
+        let buf = request(&urls::new_path(&tid), &[PROTO]);
         let (n, req) = parse(&buf).unwrap().unwrap();
         assert_eq!(n, buf.len());
         assert_eq!(req.route, Route::New { tunnel_id: tid });
@@ -258,7 +261,7 @@ mod tests {
 
     #[test]
     fn partial_head_asks_for_more_and_keeps_trailing_bytes() {
-        let buf = request(&paths::new_path(&[0; 16]), &[PROTO]);
+        let buf = request(&urls::new_path(&[0; 16]), &[PROTO]);
         assert_eq!(parse(&buf[..buf.len() - 1]), Ok(None));
         let mut with_frame = buf.clone();
         with_frame.extend_from_slice(&[0x82, 0x80]);
@@ -268,7 +271,7 @@ mod tests {
 
     #[test]
     fn subprotocol_is_required_and_may_be_one_of_several() {
-        let path = paths::new_path(&[0; 16]);
+        let path = urls::new_path(&[0; 16]);
         assert_eq!(
             parse(&request(&path, &[])),
             Err(RejectReason::MissingSubprotocol)
@@ -294,7 +297,7 @@ mod tests {
 
     #[test]
     fn contact_needs_a_hex_payload_and_reads_the_signal_header() {
-        let path = paths::contact_path(b"contact");
+        let path = urls::contact_path(b"contact");
         assert_eq!(
             parse(&request(&path, &[PROTO])),
             Err(RejectReason::BadClientPayload)
@@ -335,8 +338,28 @@ mod tests {
     }
 
     #[test]
+    fn contact_ids_are_bounded_by_the_servers_limit() {
+        let limits = ServerLimits {
+            max_contact_id_len: 8,
+            ..ServerLimits::default()
+        };
+        for path in [urls::contact_path(&[1; 8]), urls::push_path(&[1; 8])] {
+            let buf = request(&path, &[PROTO, ("X-caBLE-Client-Payload", "A1")]);
+            assert!(parse_head(&buf, &limits).unwrap().is_some(), "{path}");
+        }
+        for path in [urls::contact_path(&[1; 9]), urls::push_path(&[1; 9])] {
+            let buf = request(&path, &[PROTO, ("X-caBLE-Client-Payload", "A1")]);
+            assert_eq!(
+                parse_head(&buf, &limits),
+                Err(RejectReason::UnknownEndpoint),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
     fn each_rejection_has_its_reason() {
-        let good = paths::new_path(&[0; 16]);
+        let good = urls::new_path(&[0; 16]);
         assert_eq!(
             parse(b"\x00\x01\x02garbage\r\n\r\n"),
             Err(RejectReason::MalformedRequest)
@@ -418,7 +441,7 @@ mod tests {
 
         #[test]
         fn connect_requests_round_trip(r in any::<[u8; 3]>(), t in any::<[u8; 16]>()) {
-            let buf = request(&paths::connect_path(&r, &t), &[PROTO]);
+            let buf = request(&urls::connect_path(&r, &t), &[PROTO]);
             let (_, req) = parse(&buf).unwrap().unwrap();
             prop_assert_eq!(req.route, Route::Connect { routing_id: r, tunnel_id: t });
         }
@@ -426,7 +449,7 @@ mod tests {
         #[test]
         fn contact_payload_round_trips(p in proptest::collection::vec(any::<u8>(), 1..100)) {
             let hexp = hex::encode_upper(&p);
-            let buf = request(&paths::contact_path(b"c"), &[PROTO, ("X-caBLE-Client-Payload", &hexp)]);
+            let buf = request(&urls::contact_path(b"c"), &[PROTO, ("X-caBLE-Client-Payload", &hexp)]);
             let (_, req) = parse(&buf).unwrap().unwrap();
             prop_assert_eq!(req.client_payload, p);
         }

@@ -34,7 +34,8 @@
 //! 2. For each `contact` request for that ID the server sends one **text** message:
 //!    `{"tunnel_id":"<32 HEX>","routing_id":"<6 HEX>","client_payload":"<HEX>"}` (upper-case
 //!    hex; `client_payload` is the desktop's `X-caBLE-Client-Payload` decoded and re-encoded).
-//!    [`PushMessage`] encodes and decodes it.
+//!    [`PushMessage`] (cable-tunnel's, re-exported) encodes and decodes it; unknown keys are
+//!    ignored.
 //! 3. The phone joins with `GET /cable/connect/<routing_id>/<tunnel_id>`. If the desktop asked
 //!    for the connect signal, the desktop receives one binary message `00` at that moment,
 //!    before anything the phone sends.
@@ -43,6 +44,12 @@
 //!
 //! In-process, [`TunnelServer::register_contact`] returns a receiver of [`WakeUp`]s instead and
 //! [`TunnelServer::forget_contact`] unregisters (the same calls exist on [`ServerHandle`]).
+//!
+//! # Shared with the clients
+//!
+//! Paths, header names and the push message come from cable-tunnel's sans-IO modules
+//! (`cable_tunnel::urls`, `cable_tunnel::push`), the same code the desktop and the software
+//! phone build requests with; this crate adds only the HTTP upgrade, the registry and the relay.
 //!
 //! # Limits
 //!
@@ -68,7 +75,6 @@ mod connection;
 mod error;
 mod handshake;
 mod limits;
-pub mod paths;
 pub mod push;
 mod push_socket;
 mod reasons;
@@ -80,9 +86,6 @@ mod stats;
 mod ws;
 
 pub use error::Error;
-pub use handshake::{
-    CLIENT_PAYLOAD_HEADER, ROUTING_ID_HEADER, SIGNAL_CONNECTION_HEADER, SUBPROTOCOL,
-};
 pub use limits::ServerLimits;
 pub use push::{PushMessage, WakeUp};
 pub use reasons::{CloseReason, RejectReason};

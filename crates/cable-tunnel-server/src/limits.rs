@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(l.handshake_timeout, Duration::from_secs(10));
         assert_eq!(l.max_messages_per_peer, 64);
         // The longest valid path fits the path limit.
-        let longest = crate::paths::contact_path(&vec![0xff; l.max_contact_id_len]);
+        let longest = cable_tunnel::contact_path(&vec![0xff; l.max_contact_id_len]);
         assert!(longest.len() <= l.max_path_len, "{}", longest.len());
     }
 

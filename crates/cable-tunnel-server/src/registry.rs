@@ -11,12 +11,11 @@ use std::sync::{Mutex, MutexGuard};
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::paths::{ROUTING_ID_LEN, TUNNEL_ID_LEN};
 use crate::push::WakeUp;
 use crate::reasons::RejectReason;
 
-type TunnelId = [u8; TUNNEL_ID_LEN];
-type RoutingId = [u8; ROUTING_ID_LEN];
+type TunnelId = [u8; 16];
+type RoutingId = [u8; 3];
 
 /// The first side's claim on a waiting tunnel. Dropping it withdraws the tunnel (if still
 /// waiting) through [`Registry::withdraw`].
@@ -102,7 +101,7 @@ impl<J> Registry<J> {
         if inner.waiting.len() >= self.max_pending_tunnels {
             return Err(RejectReason::TooManyPendingTunnels);
         }
-        let mut routing_id = [0u8; ROUTING_ID_LEN];
+        let mut routing_id = [0u8; 3];
         rng.fill_bytes(&mut routing_id);
         Ok(inner.insert_waiting(tunnel_id, routing_id))
     }
@@ -128,14 +127,14 @@ impl<J> Registry<J> {
         if inner.waiting.len() >= self.max_pending_tunnels {
             return Err(RejectReason::TooManyPendingTunnels);
         }
-        let mut tunnel_id = [0u8; TUNNEL_ID_LEN];
+        let mut tunnel_id = [0u8; 16];
         loop {
             rng.fill_bytes(&mut tunnel_id);
             if !inner.waiting.contains_key(&tunnel_id) {
                 break;
             }
         }
-        let mut routing_id = [0u8; ROUTING_ID_LEN];
+        let mut routing_id = [0u8; 3];
         rng.fill_bytes(&mut routing_id);
         let wakeup = WakeUp {
             contact_id: contact_id.to_vec(),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use cable_tunnel_server::paths::{connect_path, contact_path, push_path};
+use cable_tunnel::urls::{connect_path, contact_path, push_path};
 use cable_tunnel_server::{CloseReason, PushMessage, RejectReason, ServerLimits};
 use common::*;
 use futures_util::SinkExt as _;

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use cable_tunnel_server::paths::{connect_path, new_path};
+use cable_tunnel::urls::{connect_path, new_path};
 use cable_tunnel_server::{CloseReason, RejectReason, ServerLimits};
 use common::*;
 use tokio::io::AsyncWriteExt as _;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use cable_tunnel_server::paths::{connect_path, new_path};
+use cable_tunnel::urls::{connect_path, new_path};
 use cable_tunnel_server::{CloseReason, RejectReason};
 use common::*;
 use futures_util::SinkExt as _;

@@ -5,10 +5,9 @@
 //! (re-sending every header, never downgrading wss to ws), and turns each failure into advice a
 //! person can act on. [`TunnelSocket`] then moves whole binary messages, at most 1 MiB each.
 
-use crate::client_payload::ClientPayload;
 use crate::urls::{
-    connect_url, contact_url, new_url, parse_routing_id_header, TunnelBase, CLIENT_PAYLOAD_HEADER,
-    ROUTING_ID_HEADER, SIGNAL_CONNECTION_HEADER, WEBSOCKET_PROTOCOL,
+    parse_routing_id_header, TunnelBase, PROTOCOL_HEADER, ROUTING_ID_HEADER,
+    SIGNAL_CONNECTION_HEADER, WEBSOCKET_PROTOCOL,
 };
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError, UrlError};
 use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
+use tokio_tungstenite::tungstenite::http::header::InvalidHeaderValue;
 use tokio_tungstenite::tungstenite::http::{header, HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -27,24 +27,8 @@ pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
 /// libwebauthn follows at most this many redirects.
 pub const MAX_REDIRECTS: usize = 5;
 
-/// Which endpoint to open (§5.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TunnelRequest {
-    /// Phone, QR flow: `/cable/new/<tunnel ID>`; the server answers with a routing ID.
-    New { tunnel_id: [u8; 16] },
-    /// Desktop, QR flow (and Chrome-Android phones in the linked flow).
-    Connect {
-        routing_id: [u8; 3],
-        tunnel_id: [u8; 16],
-    },
-    /// Desktop, linked flow: wake the phone behind `contact_id`.
-    Contact {
-        contact_id: Vec<u8>,
-        client_payload: ClientPayload,
-        /// Ask the server to send `00` when the phone joins (§5.4).
-        signal_connection: bool,
-    },
-}
+/// The request type moved to the sans-IO [`crate::request`]; this path keeps compiling.
+pub use crate::request::TunnelRequest;
 
 /// How to connect.
 #[derive(Debug, Clone)]
@@ -75,10 +59,16 @@ impl Default for ClientOptions {
 }
 
 /// Why the tunnel could not be opened or used.
-#[derive(Debug, thiserror::Error)]
+///
+/// Each Display is one complete line for a person, lower-level cause included; the cause is
+/// also kept typed (a [`Cause`], or the crate's [`crate::Error`]) for programs. Because Display
+/// already shows it, [`std::error::Error::source`] returns `None` for every variant, so a
+/// printer that walks the chain (`{:#}` of anyhow) does not repeat it. `Clone`, so a failure
+/// can be reported to more than one waiter.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot build the tunnel URL: {0}")]
-    Url(#[from] crate::Error),
+    Url(crate::Error),
     #[error(
         "the tunnel server rejected the request (HTTP 400): likely the fido.cable subprotocol \
          was missing or an ID in the URL is malformed"
@@ -96,10 +86,12 @@ pub enum ConnectError {
     TooManyRedirects(usize),
     #[error("the tunnel server sent an unusable redirect: {0}")]
     BadRedirect(String),
+    #[error("cannot open the tunnel URL {url}: {cause}")]
+    BadUrl { url: String, cause: Cause },
     #[error("tunnel server {host} is unreachable ({reason}): check the network connection")]
-    Unreachable { host: String, reason: String },
+    Unreachable { host: String, reason: Cause },
     #[error("TLS with tunnel server {host} failed: {reason}")]
-    Tls { host: String, reason: String },
+    Tls { host: String, reason: Cause },
     #[error("connecting to the tunnel server took longer than {0:?}")]
     Timeout(Duration),
     #[error("the tunnel server did not select the fido.cable websocket subprotocol")]
@@ -111,13 +103,71 @@ pub enum ConnectError {
     #[error("the tunnel server's X-caBLE-Routing-ID is invalid: {0}")]
     BadRoutingId(crate::Error),
     #[error("the websocket handshake failed: {0}")]
-    Handshake(String),
+    Handshake(Cause),
     #[error("the peer sent a text message; the tunnel carries binary messages only")]
     TextMessage,
     #[error("the peer sent a message of {size} bytes; the limit is {max}")]
     MessageTooLarge { size: usize, max: usize },
     #[error("the tunnel connection failed: {0}")]
-    Socket(String),
+    Socket(Cause),
+}
+
+impl From<crate::Error> for ConnectError {
+    fn from(e: crate::Error) -> Self {
+        Self::Url(e)
+    }
+}
+
+/// The lower-level error behind a [`ConnectError`], kept whole; shared through `Arc` so
+/// errors stay `Clone`. Displays exactly as the error it holds.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Cause {
+    /// TCP: connecting, reading, writing.
+    Io(Arc<std::io::Error>),
+    /// The websocket layer (tungstenite).
+    WebSocket(Arc<WsError>),
+    /// rustls: certificates, protocol versions, the provider.
+    Tls(rustls::Error),
+    /// A header value that HTTP cannot carry (from a base URL with odd characters).
+    Header(Arc<InvalidHeaderValue>),
+}
+
+impl Cause {
+    /// The held error, for downcasting.
+    pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        match self {
+            Self::Io(e) => &**e,
+            Self::WebSocket(e) => &**e,
+            Self::Tls(e) => e,
+            Self::Header(e) => &**e,
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // tungstenite prefixes "TLS error: "; the variant showing it already says TLS.
+            Self::WebSocket(e) => match &**e {
+                WsError::Tls(tls) => std::fmt::Display::fmt(tls, f),
+                other => std::fmt::Display::fmt(other, f),
+            },
+            other => std::fmt::Display::fmt(other.error(), f),
+        }
+    }
+}
+
+impl From<std::io::Error> for Cause {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(Arc::new(e))
+    }
+}
+
+impl From<WsError> for Cause {
+    fn from(e: WsError) -> Self {
+        Self::WebSocket(Arc::new(e))
+    }
 }
 
 /// An open tunnel: whole binary messages in both directions.
@@ -146,7 +196,7 @@ impl TunnelSocket {
         self.ws
             .send(Message::Binary(bytes.to_vec().into()))
             .await
-            .map_err(|e| ConnectError::Socket(e.to_string()))
+            .map_err(|e| ConnectError::Socket(e.into()))
     }
 
     /// The next binary message, or `None` once the connection is closed. Pings are answered;
@@ -169,7 +219,7 @@ impl TunnelSocket {
                         max: self.max_message_size,
                     })
                 }
-                Err(e) => return Err(ConnectError::Socket(e.to_string())),
+                Err(e) => return Err(ConnectError::Socket(e.into())),
             }
         }
     }
@@ -178,7 +228,7 @@ impl TunnelSocket {
     pub async fn close(&mut self) -> Result<(), ConnectError> {
         match self.ws.close(None).await {
             Ok(()) | Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Ok(()),
-            Err(e) => Err(ConnectError::Socket(e.to_string())),
+            Err(e) => Err(ConnectError::Socket(e.into())),
         }
     }
 }
@@ -198,15 +248,8 @@ async fn connect_following_redirects(
     request: TunnelRequest,
     opts: &ClientOptions,
 ) -> Result<TunnelSocket, ConnectError> {
-    let mut url = match &request {
-        TunnelRequest::New { tunnel_id } => new_url(&opts.base, tunnel_id)?,
-        TunnelRequest::Connect {
-            routing_id,
-            tunnel_id,
-        } => connect_url(&opts.base, routing_id, tunnel_id)?,
-        TunnelRequest::Contact { contact_id, .. } => contact_url(&opts.base, contact_id)?,
-    };
-    let origin = opts.base.origin()?;
+    let mut url = request.url(&opts.base)?;
+    let headers = request.headers(&opts.base)?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(opts.max_message_size))
         .max_frame_size(Some(opts.max_message_size));
@@ -216,13 +259,13 @@ async fn connect_following_redirects(
     });
 
     for _ in 0..=opts.max_redirects {
-        let http_request = build_request(&url, &origin, &request)?;
+        let http_request = build_request(&url, &headers)?;
         let (host, port) = host_and_port(&http_request)?;
         let tcp = TcpStream::connect((host.as_str(), port))
             .await
             .map_err(|e| ConnectError::Unreachable {
                 host: host.clone(),
-                reason: e.to_string(),
+                reason: e.into(),
             })?;
         // Small protocol messages: do not wait to coalesce them.
         let _ = tcp.set_nodelay(true);
@@ -245,39 +288,23 @@ async fn connect_following_redirects(
     Err(ConnectError::TooManyRedirects(opts.max_redirects))
 }
 
-fn build_request(
-    url: &str,
-    origin: &str,
-    request: &TunnelRequest,
-) -> Result<Request, ConnectError> {
+/// The websocket request for `url` carrying every header of the [`TunnelRequest`]; redirects
+/// re-send them all.
+fn build_request(url: &str, headers: &[(&'static str, String)]) -> Result<Request, ConnectError> {
     let mut req = url
         .into_client_request()
-        .map_err(|e| ConnectError::BadRedirect(format!("{url}: {e}")))?;
-    let headers = req.headers_mut();
-    headers.insert(
-        header::SEC_WEBSOCKET_PROTOCOL,
-        HeaderValue::from_static(WEBSOCKET_PROTOCOL),
-    );
-    headers.insert(header::ORIGIN, header_value(origin)?);
-    if let TunnelRequest::Contact {
-        client_payload,
-        signal_connection,
-        ..
-    } = request
-    {
-        headers.insert(
-            CLIENT_PAYLOAD_HEADER,
-            header_value(&client_payload.header_value())?,
-        );
-        if *signal_connection {
-            headers.insert(SIGNAL_CONNECTION_HEADER, HeaderValue::from_static("true"));
-        }
+        .map_err(|e| ConnectError::BadUrl {
+            url: url.to_string(),
+            cause: e.into(),
+        })?;
+    for (name, value) in headers {
+        let value = HeaderValue::from_str(value).map_err(|e| ConnectError::BadUrl {
+            url: url.to_string(),
+            cause: Cause::Header(Arc::new(e)),
+        })?;
+        req.headers_mut().insert(*name, value);
     }
     Ok(req)
-}
-
-fn header_value(text: &str) -> Result<HeaderValue, ConnectError> {
-    HeaderValue::from_str(text).map_err(|_| ConnectError::BadRedirect(text.to_string()))
 }
 
 fn host_and_port(req: &Request) -> Result<(String, u16), ConnectError> {
@@ -338,36 +365,30 @@ fn finish(
     // none; check again so this rule does not hang on a library detail.
     let selected = response
         .headers()
-        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .get(PROTOCOL_HEADER)
         .and_then(|v| v.to_str().ok());
     if selected != Some(WEBSOCKET_PROTOCOL) {
         return Err(ConnectError::SubprotocolNotSelected);
     }
-    let routing_id = match request {
-        TunnelRequest::New { .. } => {
-            let mut values = response.headers().get_all(ROUTING_ID_HEADER).iter();
-            let first = values.next().ok_or(ConnectError::MissingRoutingId)?;
-            if values.next().is_some() {
-                return Err(ConnectError::DuplicateRoutingId);
-            }
-            let text = first.to_str().map_err(|_| {
-                ConnectError::BadRoutingId(crate::Error::InvalidHexId {
-                    field: "routing ID",
-                    digits: 6,
-                    got: String::new(),
-                })
-            })?;
-            Some(parse_routing_id_header(text).map_err(ConnectError::BadRoutingId)?)
+    let routing_id = if request.expects_routing_id() {
+        let mut values = response.headers().get_all(ROUTING_ID_HEADER).iter();
+        let first = values.next().ok_or(ConnectError::MissingRoutingId)?;
+        if values.next().is_some() {
+            return Err(ConnectError::DuplicateRoutingId);
         }
-        _ => None,
+        let text = first.to_str().map_err(|_| {
+            ConnectError::BadRoutingId(crate::Error::InvalidHexId {
+                field: "routing ID",
+                digits: 6,
+                got: String::new(),
+            })
+        })?;
+        Some(parse_routing_id_header(text).map_err(ConnectError::BadRoutingId)?)
+    } else {
+        None
     };
-    let signal_connection = matches!(
-        request,
-        TunnelRequest::Contact {
-            signal_connection: true,
-            ..
-        }
-    ) && response.headers().contains_key(SIGNAL_CONNECTION_HEADER);
+    let signal_connection =
+        request.asks_for_signal() && response.headers().contains_key(SIGNAL_CONNECTION_HEADER);
     Ok(TunnelSocket {
         ws,
         routing_id,
@@ -388,9 +409,9 @@ fn map_handshake_error(e: WsError, host: &str) -> ConnectError {
         WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(_)) => {
             ConnectError::SubprotocolNotSelected
         }
-        WsError::Tls(t) => ConnectError::Tls {
+        e @ WsError::Tls(_) => ConnectError::Tls {
             host: host.to_string(),
-            reason: t.to_string(),
+            reason: e.into(),
         },
         WsError::Io(io) => {
             // tokio-rustls reports TLS failures as I/O errors wrapping a rustls error.
@@ -400,17 +421,17 @@ fn map_handshake_error(e: WsError, host: &str) -> ConnectError {
             if is_tls {
                 ConnectError::Tls {
                     host: host.to_string(),
-                    reason: io.to_string(),
+                    reason: io.into(),
                 }
             } else {
-                ConnectError::Handshake(io.to_string())
+                ConnectError::Handshake(io.into())
             }
         }
-        WsError::Url(UrlError::TlsFeatureNotEnabled) => ConnectError::Tls {
+        e @ WsError::Url(UrlError::TlsFeatureNotEnabled) => ConnectError::Tls {
             host: host.to_string(),
-            reason: "TLS is not available".into(),
+            reason: e.into(),
         },
-        other => ConnectError::Handshake(other.to_string()),
+        other => ConnectError::Handshake(other.into()),
     }
 }
 
@@ -425,7 +446,7 @@ fn default_tls() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
     .with_safe_default_protocol_versions()
     .map_err(|e| ConnectError::Tls {
         host: String::new(),
-        reason: e.to_string(),
+        reason: Cause::Tls(e),
     })?
     .with_root_certificates(roots)
     .with_no_client_auth();
@@ -468,6 +489,94 @@ mod tests {
         let mut none = Response::new(None);
         *none.status_mut() = StatusCode::FOUND;
         assert!(redirect_target(here, &none).is_err());
+    }
+
+    /// Display and every `source()` below it, joined as a chain printer would.
+    fn chain(e: &ConnectError) -> String {
+        let mut text = e.to_string();
+        let mut next = std::error::Error::source(e);
+        while let Some(cause) = next {
+            text.push_str(&format!(": {cause}"));
+            next = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn causes_are_typed_shown_once_and_cloneable() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = ConnectError::Unreachable {
+            host: "h".into(),
+            reason: refused.into(),
+        };
+        assert_eq!(
+            chain(&e),
+            "tunnel server h is unreachable (refused): check the network connection"
+        );
+        match e.clone() {
+            ConnectError::Unreachable {
+                reason: Cause::Io(io),
+                ..
+            } => assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused),
+            other => panic!("{other:?}"),
+        }
+
+        let socket = ConnectError::Socket(WsError::AttackAttempt.into());
+        let inner = WsError::AttackAttempt.to_string();
+        assert_eq!(
+            chain(&socket),
+            format!("the tunnel connection failed: {inner}")
+        );
+        assert!(socket.clone().to_string().ends_with(&inner));
+        match &socket {
+            ConnectError::Socket(cause) => assert!(cause.error().is::<WsError>()),
+            other => panic!("{other:?}"),
+        }
+
+        // tungstenite's own "TLS error: " prefix is not repeated after "TLS with … failed".
+        let tls = map_handshake_error(
+            WsError::Tls(tokio_tungstenite::tungstenite::error::TlsError::InvalidDnsName),
+            "h",
+        );
+        assert_eq!(
+            chain(&tls),
+            "TLS with tunnel server h failed: Invalid DNS name"
+        );
+
+        let url = ConnectError::from(crate::Error::UnknownDomain(7));
+        assert_eq!(
+            chain(&url),
+            format!(
+                "cannot build the tunnel URL: {}",
+                crate::Error::UnknownDomain(7)
+            )
+        );
+        let handshake = map_handshake_error(std::io::Error::other("reset").into(), "h");
+        assert_eq!(chain(&handshake), "the websocket handshake failed: reset");
+    }
+
+    #[test]
+    fn unusable_header_values_are_errors() {
+        let err = build_request(
+            "ws://127.0.0.1:1/cable/new/00",
+            &[("Origin", "ws://a\nb".to_string())],
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConnectError::BadUrl {
+                cause: Cause::Header(_),
+                ..
+            }
+        ));
+        let err = build_request("not a url", &[]).unwrap_err();
+        assert!(matches!(
+            err,
+            ConnectError::BadUrl {
+                cause: Cause::WebSocket(_),
+                ..
+            }
+        ));
     }
 
     #[test]

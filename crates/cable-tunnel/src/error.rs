@@ -14,7 +14,10 @@ pub enum Error {
     InvalidBaseUrl(String),
     #[error("tunnel path is {len} bytes long; no valid path is longer than {max}")]
     PathTooLong { len: usize, max: usize },
-    #[error("tunnel path {0:?} is not /cable/new/…, /cable/connect/…/… or /cable/contact/…")]
+    #[error(
+        "tunnel path {0:?} is not /cable/new/…, /cable/connect/…/…, /cable/contact/… or (local \
+         tunnel server only) /cable/push/…"
+    )]
     UnknownEndpoint(String),
     #[error("{field} must be {digits} hex digits, got {got:?}")]
     InvalidHexId {
@@ -26,6 +29,20 @@ pub enum Error {
     InvalidContactId,
     #[error("contact ID must be 1 to {max} bytes, got {len}")]
     ContactIdLength { len: usize, max: usize },
+    #[error("client payload header must carry 1 to {max} bytes of hex, got {len}")]
+    ClientPayloadLength { len: usize, max: usize },
+
+    // --- the local tunnel server's push message ---
+    #[error(
+        "the push message is not the JSON object the local tunnel server sends \
+         ({{\"tunnel_id\":…,\"routing_id\":…,\"client_payload\":…}}): {0}"
+    )]
+    PushMessageJson(String),
+    #[error("the push message's {field} must be {expected}")]
+    PushMessageField {
+        field: &'static str,
+        expected: &'static str,
+    },
 
     // --- Noise handshake (§6) ---
     #[error("handshake {message} must be {expected} bytes, got {got}")]

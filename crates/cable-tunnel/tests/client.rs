@@ -4,6 +4,8 @@
 
 // tungstenite's server callback must return its (large) `ErrorResponse` by value.
 #![allow(clippy::result_large_err)]
+// Only the `client` feature has a client to test.
+#![cfg(feature = "client")]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -103,6 +105,8 @@ fn answer(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> 
             }
             _ => return Err(error(StatusCode::GONE, None)),
         },
+        // The client never opens the push stand-in.
+        TunnelPath::Push { .. } => return Err(error(StatusCode::NOT_FOUND, None)),
     }
     Ok(resp)
 }

@@ -161,9 +161,10 @@ proptest! {
             TunnelPath::New { tunnel_id },
             TunnelPath::Connect { routing_id, tunnel_id },
             TunnelPath::Contact { contact_id: contact_id.clone() },
+            TunnelPath::Push { contact_id: contact_id.clone() },
         ] {
             let mut text = path.to_path();
-            if lower && !matches!(path, TunnelPath::Contact { .. }) {
+            if lower && !matches!(path, TunnelPath::Contact { .. } | TunnelPath::Push { .. }) {
                 text = text.to_lowercase();
             }
             prop_assert_eq!(TunnelPath::parse(&text).unwrap(), path);

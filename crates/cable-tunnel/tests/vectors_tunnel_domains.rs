@@ -2,7 +2,10 @@
 
 mod common;
 use cable_tunnel::domain::domain_hash_input;
-use cable_tunnel::{connect_url, contact_url, domain_name, new_url, TunnelBase};
+use cable_tunnel::{
+    connect_url, contact_url, domain_name, new_url, ClientPayload, TunnelBase, TunnelPath,
+    TunnelRequest,
+};
 use common::*;
 use sha2::{Digest, Sha256};
 
@@ -50,6 +53,18 @@ fn urls() {
             Some(expected) => assert_eq!(Some(url.as_str()), expected.as_str()),
             None => assert!(url.contains(str_of(u, "url_contains")), "{url}"),
         }
+        // The request type builds the same URL, and the server's parser reads the vector's
+        // path back into the vector's fields (lower-case hex too).
+        let request = vector_request(u);
+        assert_eq!(request.url(&base).unwrap(), url);
+        let path = &url[base.base_url().unwrap().len()..];
+        assert_eq!(TunnelPath::parse(path).unwrap(), request.path());
+        if str_of(u, "kind") != "contact" {
+            assert_eq!(
+                TunnelPath::parse(&path.to_lowercase()).unwrap(),
+                request.path()
+            );
+        }
         if u.get("qr_secret").is_some() {
             let secret = cable_keys::QrSecret::new(arr(u, "qr_secret"));
             assert_eq!(cable_keys::tunnel_id(&secret), tunnel_id());
@@ -67,4 +82,28 @@ fn urls() {
     }
     assert_eq!(checked, 9);
     assert_eq!(checked, urls.len());
+}
+
+/// The request a vector describes (contact payloads are arbitrary: they are not in the URL).
+fn vector_request(u: &serde_json::Value) -> TunnelRequest {
+    let tunnel_id = || arr::<16>(u, "tunnel_id");
+    match str_of(u, "kind") {
+        "new" => TunnelRequest::New {
+            tunnel_id: tunnel_id(),
+        },
+        "connect" => TunnelRequest::Connect {
+            routing_id: arr(u, "routing_id"),
+            tunnel_id: tunnel_id(),
+        },
+        "contact" => TunnelRequest::Contact {
+            contact_id: hexf(u, "contact_id"),
+            client_payload: ClientPayload {
+                link_id: [0; 8],
+                client_nonce: [0; 16],
+                request_type: "ga".into(),
+            },
+            signal_connection: false,
+        },
+        other => panic!("unknown kind {other}"),
+    }
 }

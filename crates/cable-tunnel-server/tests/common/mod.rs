@@ -78,7 +78,7 @@ pub fn status(result: Result<(Client, Response), WsError>) -> u16 {
 
 /// Opens a `new` tunnel and returns the socket and the assigned routing ID.
 pub async fn open_new(base: &str, tunnel_id: &[u8; 16]) -> (Client, [u8; 3]) {
-    let (ws, resp) = cable(base, &cable_tunnel_server::paths::new_path(tunnel_id)).await;
+    let (ws, resp) = cable(base, &cable_tunnel::urls::new_path(tunnel_id)).await;
     let rid = header(&resp, "X-caBLE-Routing-ID").expect("routing ID header");
     assert_eq!(rid.len(), 6);
     assert_eq!(rid, rid.to_ascii_uppercase());
@@ -92,7 +92,7 @@ pub async fn pair(base: &str, tunnel_id: &[u8; 16]) -> (Client, Client) {
     let (phone, routing_id) = open_new(base, tunnel_id).await;
     let (desktop, _) = cable(
         base,
-        &cable_tunnel_server::paths::connect_path(&routing_id, tunnel_id),
+        &cable_tunnel::urls::connect_path(&routing_id, tunnel_id),
     )
     .await;
     (phone, desktop)
