@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use cable_keys::{EidKey, IdentityKey, LinkSecret, Psk, PublicKey};
 use cable_qr::{QrHandshake, RequestType};
-use cable_tunnel::client::TunnelRequest;
+use cable_tunnel::TunnelRequest;
 use cable_tunnel::{
     ClientPayload, Crypter, Frame, HandshakeInitiator, LinkingInfo, PostHandshake, Revision,
     UpdateMessage,

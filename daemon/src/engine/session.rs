@@ -364,7 +364,9 @@ impl Established {
             connect_timeout: config.timeouts.tunnel_connect,
             ..ClientOptions::default()
         };
-        let url = tunnel_url(&opts, &request);
+        let url = request
+            .url(&opts.base)
+            .unwrap_or_else(|e| format!("(invalid: {e})"));
         self.events.emit(EventKind::TunnelConnecting { url });
         let limit = config.timeouts.tunnel_connect;
         let timeout = SessionError::Timeout {
@@ -428,22 +430,6 @@ fn report_advert(events: &EventSink, seen: &SeenAdvert) {
         tunnel_domain: cable_tunnel::domain_name(eid.tunnel_domain_id).unwrap_or_default(),
         rssi: seen.rssi,
     });
-}
-
-/// The URL a request opens, for the timeline (tunnel IDs are derived from the QR secret but
-/// reveal nothing about it).
-fn tunnel_url(opts: &ClientOptions, request: &TunnelRequest) -> String {
-    let url = match request {
-        TunnelRequest::New { tunnel_id } => cable_tunnel::new_url(&opts.base, tunnel_id),
-        TunnelRequest::Connect {
-            routing_id,
-            tunnel_id,
-        } => cable_tunnel::connect_url(&opts.base, routing_id, tunnel_id),
-        TunnelRequest::Contact { contact_id, .. } => {
-            cable_tunnel::contact_url(&opts.base, contact_id)
-        }
-    };
-    url.unwrap_or_else(|e| format!("(invalid: {e})"))
 }
 
 fn command_name(command: Option<u8>) -> String {
