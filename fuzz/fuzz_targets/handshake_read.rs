@@ -4,6 +4,9 @@
 //! * the desktop's `HandshakeInitiator::finish`, QR and linked, on arbitrary message 2, with a
 //!   fresh initiator per run.
 //!
+//! The first input byte (mod 4) picks which of the four runs: 0 phone QR, 1 phone linked,
+//! 2 desktop QR, 3 desktop linked; the rest is the message.
+//!
 //! All keys, ephemerals included, are the fixed ones of the noise.json transcripts (through the
 //! `*_with_ephemeral` variants), so runs are deterministic and the transcripts' messages, used
 //! as seeds, complete the handshake. When a message is accepted, the other side is run too and
@@ -60,70 +63,83 @@ fn keys() -> &'static Keys {
     })
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(|input: &[u8]| {
     let k = keys();
-
-    // Phone side, message 1.
-    if let Ok((message2, phone)) =
-        respond_qr_with_ephemeral(&k.qr_psk, &k.desktop_public, data, &k.phone_ephemeral)
-    {
-        let (initiator, message1) = HandshakeInitiator::qr_with_ephemeral(
-            &k.qr_psk,
-            &k.desktop_identity,
-            &k.desktop_ephemeral,
-        )
-        .unwrap();
-        check_accepted_message1(data, &message1, initiator, &message2, phone);
-    }
-    if let Ok((message2, phone)) =
-        respond_linked_with_ephemeral(&k.linked_psk, &k.phone_identity, data, &k.phone_ephemeral)
-    {
-        let (initiator, message1) = HandshakeInitiator::linked_with_ephemeral(
-            &k.linked_psk,
-            &k.phone_public,
-            &k.desktop_ephemeral,
-        )
-        .unwrap();
-        check_accepted_message1(data, &message1, initiator, &message2, phone);
-    }
-
-    // Desktop side, message 2.
-    let (initiator, _) =
-        HandshakeInitiator::qr_with_ephemeral(&k.qr_psk, &k.desktop_identity, &k.desktop_ephemeral)
-            .unwrap();
-    if let Ok(desktop) = initiator.finish(data) {
-        let (_, message1) = HandshakeInitiator::qr_with_ephemeral(
-            &k.qr_psk,
-            &k.desktop_identity,
-            &k.desktop_ephemeral,
-        )
-        .unwrap();
-        let (message2, phone) =
-            respond_qr_with_ephemeral(&k.qr_psk, &k.desktop_public, &message1, &k.phone_ephemeral)
+    // The first byte picks one of the four readers, so a run pays for one side's P-256 work
+    // instead of all four (the rest of the input is the message).
+    let Some((&mode, data)) = input.split_first() else {
+        return;
+    };
+    match mode % 4 {
+        // Phone side, message 1, QR flow.
+        0 => {
+            if let Ok((message2, phone)) =
+                respond_qr_with_ephemeral(&k.qr_psk, &k.desktop_public, data, &k.phone_ephemeral)
+            {
+                let (initiator, message1) = HandshakeInitiator::qr_with_ephemeral(
+                    &k.qr_psk,
+                    &k.desktop_identity,
+                    &k.desktop_ephemeral,
+                )
                 .unwrap();
-        check_accepted_message2(data, &message2, desktop, phone);
-    }
-    let (initiator, _) = HandshakeInitiator::linked_with_ephemeral(
-        &k.linked_psk,
-        &k.phone_public,
-        &k.desktop_ephemeral,
-    )
-    .unwrap();
-    if let Ok(desktop) = initiator.finish(data) {
-        let (_, message1) = HandshakeInitiator::linked_with_ephemeral(
-            &k.linked_psk,
-            &k.phone_public,
-            &k.desktop_ephemeral,
-        )
-        .unwrap();
-        let (message2, phone) = respond_linked_with_ephemeral(
-            &k.linked_psk,
-            &k.phone_identity,
-            &message1,
-            &k.phone_ephemeral,
-        )
-        .unwrap();
-        check_accepted_message2(data, &message2, desktop, phone);
+                check_accepted_message1(data, &message1, initiator, &message2, phone);
+            }
+        }
+        // Phone side, message 1, linked flow.
+        1 => {
+            if let Ok((message2, phone)) = respond_linked_with_ephemeral(
+                &k.linked_psk,
+                &k.phone_identity,
+                data,
+                &k.phone_ephemeral,
+            ) {
+                let (initiator, message1) = HandshakeInitiator::linked_with_ephemeral(
+                    &k.linked_psk,
+                    &k.phone_public,
+                    &k.desktop_ephemeral,
+                )
+                .unwrap();
+                check_accepted_message1(data, &message1, initiator, &message2, phone);
+            }
+        }
+        // Desktop side, message 2, QR flow.
+        2 => {
+            let (initiator, message1) = HandshakeInitiator::qr_with_ephemeral(
+                &k.qr_psk,
+                &k.desktop_identity,
+                &k.desktop_ephemeral,
+            )
+            .unwrap();
+            if let Ok(desktop) = initiator.finish(data) {
+                let (message2, phone) = respond_qr_with_ephemeral(
+                    &k.qr_psk,
+                    &k.desktop_public,
+                    &message1,
+                    &k.phone_ephemeral,
+                )
+                .unwrap();
+                check_accepted_message2(data, &message2, desktop, phone);
+            }
+        }
+        // Desktop side, message 2, linked flow.
+        _ => {
+            let (initiator, message1) = HandshakeInitiator::linked_with_ephemeral(
+                &k.linked_psk,
+                &k.phone_public,
+                &k.desktop_ephemeral,
+            )
+            .unwrap();
+            if let Ok(desktop) = initiator.finish(data) {
+                let (message2, phone) = respond_linked_with_ephemeral(
+                    &k.linked_psk,
+                    &k.phone_identity,
+                    &message1,
+                    &k.phone_ephemeral,
+                )
+                .unwrap();
+                check_accepted_message2(data, &message2, desktop, phone);
+            }
+        }
     }
 });
 

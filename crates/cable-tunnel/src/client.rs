@@ -282,10 +282,20 @@ async fn connect_following_redirects(
                 url = redirect_target(&url, &response)?;
                 tracing::debug!(%url, "tunnel server redirected");
             }
-            Err(e) => return Err(map_handshake_error(e, &host)),
+            Err(e) => return Err(gone_only_for_contact(map_handshake_error(e, &host), &request)),
         }
     }
     Err(ConnectError::TooManyRedirects(opts.max_redirects))
+}
+
+/// 410 means "forget this linked device" only for a contact request (§5.3); on the QR flow's
+/// endpoints it is just a status the server should not have sent.
+fn gone_only_for_contact(e: ConnectError, request: &TunnelRequest) -> ConnectError {
+    match (e, request) {
+        (ConnectError::Gone, TunnelRequest::Contact { .. }) => ConnectError::Gone,
+        (ConnectError::Gone, _) => ConnectError::Status(410),
+        (other, _) => other,
+    }
 }
 
 /// The websocket request for `url` carrying every header of the [`TunnelRequest`]; redirects

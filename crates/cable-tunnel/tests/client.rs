@@ -29,6 +29,8 @@ const NO_ROUTING_TUNNEL: [u8; 16] = [0xff; 16];
 const UNKNOWN_ROUTING: [u8; 3] = [0xba, 0xd0, 0x00];
 /// A routing ID for which the server selects no subprotocol.
 const NO_PROTOCOL_ROUTING: [u8; 3] = [0, 0, 0];
+/// Connect requests to this routing ID get 410, which only means "forget" for contacts.
+const GONE_ROUTING: [u8; 3] = [4, 1, 0];
 
 fn error(status: StatusCode, location: Option<&str>) -> ErrorResponse {
     let mut r = ErrorResponse::new(None);
@@ -73,6 +75,9 @@ fn answer(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> 
         }
         TunnelPath::Connect { routing_id, .. } if routing_id == UNKNOWN_ROUTING => {
             return Err(error(StatusCode::NOT_FOUND, None))
+        }
+        TunnelPath::Connect { routing_id, .. } if routing_id == GONE_ROUTING => {
+            return Err(error(StatusCode::GONE, None))
         }
         TunnelPath::Connect { routing_id, .. } => {
             if routing_id != NO_PROTOCOL_ROUTING {
@@ -288,6 +293,18 @@ async fn connect_and_status_codes() {
     let err = contact_request(port, "gone", false).await.unwrap_err();
     assert!(matches!(err, ConnectError::Gone));
     assert!(err.to_string().contains("forget"));
+    // The same status on a QR connect is not about a linked device.
+    let err = connect(
+        TunnelRequest::Connect {
+            routing_id: GONE_ROUTING,
+            tunnel_id: TUNNEL_ID,
+        },
+        &opts(port),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ConnectError::Status(410)), "{err}");
+    assert!(!err.to_string().contains("linked"), "{err}");
     let err = contact_request(port, "late", false).await.unwrap_err();
     assert!(matches!(err, ConnectError::TooLate), "{err}");
     let err = contact_request(port, "teapot-500", false)
