@@ -191,7 +191,9 @@ impl RpId {
             return Err(RpIdError::not_a_domain(rp_id, reason));
         }
         if psl::suffix(name.as_bytes()).is_some_and(|s| s.is_known() && s == name.as_bytes()) {
-            return Err(RpIdError::PublicSuffix { rp_id: name });
+            return Err(RpIdError::PublicSuffix {
+                rp_id: rp_id.to_owned(),
+            });
         }
         Ok(RpId(name))
     }

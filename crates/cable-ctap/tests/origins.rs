@@ -10,6 +10,7 @@ use cable_ctap::{
     CtapError, CtapStatus, Embedding, OriginError, RpIdError,
 };
 use common::*;
+use proptest::prelude::*;
 
 /// Why a case is refused: one name per rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +224,7 @@ fn every_refusal_names_what_it_refused() {
             Why::RpNotDomain | Why::RpIp | Why::RpTrailingDot => {
                 message.contains(&format!("{:?}", rp_id.unwrap()))
             }
-            // The RP ID is named in its canonical form; these inputs are already canonical.
+            // Without an rp.id, the origin's host is the one refused.
             Why::RpPublicSuffix => {
                 message.contains(&format!("{:?}", rp_id.unwrap_or(&origin[8..])))
             }
@@ -336,4 +337,28 @@ fn cross_origin_client_data_appends_top_origin() {
         client_data_json(ty, &challenge, "https://a.example", false)
     );
     assert!(!String::from_utf8(same).unwrap().contains("topOrigin"));
+}
+
+proptest! {
+    /// Whatever host text comes in, checking never panics, and an accepted origin with its
+    /// RP ID is accepted again unchanged: canonical forms are stable.
+    #[test]
+    fn accepted_origins_are_stable(
+        scheme in prop::sample::select(vec!["https", "http", "HTTPS"]),
+        host in "[a-zA-Z0-9\u{fc}\u{df}_*%-]{0,8}(\\.[a-z0-9\u{fc}-]{0,8}){0,3}\\.?",
+        port in prop::option::of(0u32..70000),
+        claim_parent in any::<bool>(),
+    ) {
+        let origin = match port {
+            Some(port) => format!("{scheme}://{host}:{port}"),
+            None => format!("{scheme}://{host}"),
+        };
+        let parent = host.split_once('.').map(|(_, rest)| rest.trim_end_matches('.'));
+        let rp_id = if claim_parent { parent } else { None };
+        if let Result::Ok(checked) = validate_origin(&origin, rp_id) {
+            let again = validate_origin(&checked.origin, Some(&checked.rp_id));
+            prop_assert_eq!(again.as_ref(), Result::Ok(&checked));
+            prop_assert_eq!(canonical_origin(&checked.origin), Result::Ok(checked.origin.clone()));
+        }
+    }
 }
