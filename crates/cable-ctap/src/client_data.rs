@@ -2,7 +2,7 @@
 //! asks a phone to act for a website.
 
 use crate::b64::Base64Url;
-use crate::error::CtapError;
+use crate::origin::{RpId, WebOrigin};
 use crate::Result;
 use sha2::{Digest, Sha256};
 
@@ -24,14 +24,41 @@ impl ClientDataType {
     }
 }
 
+/// How the calling frame sits relative to the top-level page (WebAuthn L3 §5.8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedding<'a> {
+    /// The caller is the top-level page or same-origin with all its ancestors.
+    SameOrigin,
+    /// The caller is a cross-origin iframe; `top_origin` is the top-level page's origin when
+    /// known (browsers always know it; WebAuthn L3 then adds `topOrigin`).
+    CrossOrigin { top_origin: Option<&'a str> },
+}
+
 /// The exact bytes browsers produce (WebAuthn L3 §5.8.1.1 "limited verification" form):
 /// `{"type":…,"challenge":…,"origin":…,"crossOrigin":…}` in that order, no spaces, the
-/// challenge base64url-encoded without padding.
+/// challenge base64url-encoded without padding. `origin` is written as given: pass the
+/// [`canonical_origin`] of what the caller reported.
 pub fn client_data_json(
     ty: ClientDataType,
     challenge: &[u8],
     origin: &str,
     cross_origin: bool,
+) -> Vec<u8> {
+    let embedding = if cross_origin {
+        Embedding::CrossOrigin { top_origin: None }
+    } else {
+        Embedding::SameOrigin
+    };
+    client_data_json_embedded(ty, challenge, origin, embedding)
+}
+
+/// [`client_data_json`] for any [`Embedding`]: a cross-origin call with a known top-level
+/// origin gets `"topOrigin":…` right after `"crossOrigin":true` (WebAuthn L3 §5.8.1.1).
+pub fn client_data_json_embedded(
+    ty: ClientDataType,
+    challenge: &[u8],
+    origin: &str,
+    embedding: Embedding<'_>,
 ) -> Vec<u8> {
     let mut out = String::from("{\"type\":");
     push_ccd_string(&mut out, ty.as_str());
@@ -40,7 +67,16 @@ pub fn client_data_json(
     out.push_str(",\"origin\":");
     push_ccd_string(&mut out, origin);
     out.push_str(",\"crossOrigin\":");
-    out.push_str(if cross_origin { "true" } else { "false" });
+    match embedding {
+        Embedding::SameOrigin => out.push_str("false"),
+        Embedding::CrossOrigin { top_origin } => {
+            out.push_str("true");
+            if let Some(top) = top_origin {
+                out.push_str(",\"topOrigin\":");
+                push_ccd_string(&mut out, top);
+            }
+        }
+    }
     out.push('}');
     out.into_bytes()
 }
@@ -65,70 +101,44 @@ fn push_ccd_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// The host of a web origin, lower-cased, checking the scheme is `https` (or `http` for
-/// `localhost`, as browsers treat it as a secure context).
-pub fn origin_host(origin: &str) -> Result<String> {
-    let bad = |reason: &str| CtapError::Origin {
-        origin: origin.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let (scheme, rest) = origin
-        .split_once("://")
-        .ok_or_else(|| bad("it must look like https://example.com"))?;
-    if rest.contains(['/', '?', '#']) {
-        return Err(bad(
-            "an origin has no path, query or fragment (https://host[:port] only)",
-        ));
-    }
-    if rest.contains('@') {
-        return Err(bad("an origin has no user name or password"));
-    }
-    // `[v6]:port` keeps its colons inside the brackets.
-    let split_at = match rest.rfind(']') {
-        Some(end) => rest[end..].find(':').map(|i| end + i),
-        None => rest.rfind(':'),
-    };
-    let host = match split_at {
-        Some(i) => {
-            let port = &rest[i + 1..];
-            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad("the port must be a number"));
-            }
-            &rest[..i]
-        }
-        None => rest,
-    };
-    if host.is_empty() {
-        return Err(bad("the host is empty"));
-    }
-    let host = host.to_ascii_lowercase();
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(host),
-        "http" if host == "localhost" || host.ends_with(".localhost") => Ok(host),
-        "http" => Err(bad(
-            "WebAuthn needs https (plain http is only allowed for localhost)",
-        )),
-        _ => Err(bad("WebAuthn needs an https origin")),
-    }
+/// An origin and the RP ID it may use, both canonical: what the client data and the CTAP
+/// request carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedOrigin {
+    /// `scheme://host[:port]`, lowercase punycode, default port dropped.
+    pub origin: String,
+    /// The RP ID as the phone hashes it: lowercase punycode.
+    pub rp_id: String,
 }
 
-/// Checks that `origin` may act for relying party `rp_id`: its host equals the RP ID or is a
-/// subdomain of it. (No public-suffix list: a caller passing `rp_id = "com"` is not stopped.)
+/// Checks `origin` and the RP ID it claims (the origin's host when `rp_id` is `None`), and
+/// returns both in canonical form.
+pub fn validate_origin(origin: &str, rp_id: Option<&str>) -> Result<CheckedOrigin> {
+    let origin = WebOrigin::parse(origin)?;
+    let rp_id = match rp_id {
+        Some(id) => RpId::parse(id)?,
+        None => origin.default_rp_id()?,
+    };
+    origin.check_rp_id(&rp_id)?;
+    Ok(CheckedOrigin {
+        origin: origin.as_str().to_owned(),
+        rp_id: rp_id.as_str().to_owned(),
+    })
+}
+
+/// The canonical serialization of a web origin usable for WebAuthn (`HTTPS://Bücher.example:443`
+/// → `https://xn--bcher-kva.example`), or why it is not usable.
+pub fn canonical_origin(origin: &str) -> Result<String> {
+    Ok(WebOrigin::parse(origin)?.as_str().to_owned())
+}
+
+/// The host of a web origin usable for WebAuthn: lowercase punycode, a trailing dot kept.
+pub fn origin_host(origin: &str) -> Result<String> {
+    Ok(WebOrigin::parse(origin)?.host().to_owned())
+}
+
+/// Checks that `origin` may act for relying party `rp_id`: its host equals the RP ID or the
+/// RP ID is a registrable-domain suffix of it (Public Suffix List), compared after IDNA.
 pub fn check_origin(origin: &str, rp_id: &str) -> Result<()> {
-    let host = origin_host(origin)?;
-    let rp = rp_id.to_ascii_lowercase();
-    if rp.is_empty() || rp.contains([':', '/']) || rp.starts_with('.') {
-        return Err(CtapError::invalid(
-            "rp.id",
-            format!("{rp_id:?} is not a domain name (no scheme, port or path)"),
-        ));
-    }
-    if host == rp || host.ends_with(&format!(".{rp}")) {
-        Ok(())
-    } else {
-        Err(CtapError::RpIdMismatch {
-            origin: origin.to_owned(),
-            rp_id: rp_id.to_owned(),
-        })
-    }
+    validate_origin(origin, Some(rp_id)).map(|_| ())
 }

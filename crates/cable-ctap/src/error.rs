@@ -1,6 +1,7 @@
 //! The crate's one error type. Every message names the field or rule that failed, in words a
 //! person debugging a failed sign-in can act on.
 
+use crate::origin_error::{OriginError, RpIdError};
 use crate::status::CtapStatus;
 use cable_keys::cbor::CborError;
 
@@ -56,11 +57,23 @@ pub enum CtapError {
     #[error("WebAuthn JSON: {0}")]
     Json(String),
     /// The web origin is not usable for WebAuthn.
-    #[error("origin {origin:?}: {reason}")]
-    Origin { origin: String, reason: String },
+    #[error(transparent)]
+    Origin(#[from] OriginError),
+    /// The relying party ID is not usable by any origin.
+    #[error(transparent)]
+    RpId(#[from] RpIdError),
     /// The origin may not act for this relying party ID.
     #[error("origin {origin:?} may not use the relying party ID {rp_id:?}: its host must be {rp_id:?} or end with \".{rp_id}\"")]
     RpIdMismatch { origin: String, rp_id: String },
+    /// The RP ID is a suffix of the origin's host, but reaches into the host's public suffix,
+    /// which unrelated sites share (HTML "is a registrable domain suffix of").
+    #[error("origin {origin:?} may not use the relying party ID {rp_id:?}: it lies within {suffix:?}, the public suffix of that host, which unrelated sites share; use {registrable:?} or a name under it")]
+    RpIdInsidePublicSuffix {
+        origin: String,
+        rp_id: String,
+        suffix: String,
+        registrable: String,
+    },
     /// The response does not belong to the request it answers.
     #[error("the phone's response does not match the request: {0}")]
     ResponseMismatch(String),
@@ -107,7 +120,7 @@ impl CtapError {
             CtapError::Cbor { .. } => CtapStatus::InvalidCbor,
             CtapError::WrongType { .. } => CtapStatus::CborUnexpectedType,
             CtapError::Missing { .. } => CtapStatus::MissingParameter,
-            CtapError::WrongLength { .. } | CtapError::Invalid { .. } => {
+            CtapError::WrongLength { .. } | CtapError::Invalid { .. } | CtapError::RpId(_) => {
                 CtapStatus::InvalidParameter
             }
             CtapError::Empty(_) | CtapError::UnexpectedPayload { .. } => CtapStatus::InvalidLength,

@@ -4,7 +4,8 @@
 //!
 //! * [`webauthn_json`]: WebAuthn Level 3 JSON options → CTAP requests (with the phone-compat
 //!   rules of §8/§12 applied), and CTAP responses → WebAuthn JSON credentials.
-//! * [`client_data`]: the exact `clientDataJSON` bytes, their hash, and the origin/RP ID check.
+//! * [`client_data`]: the exact `clientDataJSON` bytes, their hash, and the origin/RP ID check
+//!   (whose rules live in [`origin`]: URL parsing, IDNA, the Public Suffix List).
 //! * [`command`]: `command || CBOR` framing of requests and `status || CBOR` of responses.
 //! * [`make_credential`], [`get_assertion`], [`get_info`]: the CTAP2 messages, each with an
 //!   encoder (always canonical CBOR, via `cable_keys::cbor`) and a decoder that ignores unknown
@@ -30,6 +31,8 @@ mod error;
 pub mod get_assertion;
 pub mod get_info;
 pub mod make_credential;
+pub mod origin;
+mod origin_error;
 pub mod prf;
 pub mod status;
 pub mod verify;
@@ -42,7 +45,10 @@ pub use authenticator::{
     StoredCredential, UserAction,
 };
 pub use b64::Base64Url;
-pub use client_data::{check_origin, client_data_hash, client_data_json, ClientDataType};
+pub use client_data::{
+    canonical_origin, check_origin, client_data_hash, client_data_json, client_data_json_embedded,
+    validate_origin, CheckedOrigin, ClientDataType, Embedding,
+};
 pub use command::{Command, CommandCode};
 pub use cose::CoseKey;
 pub use entities::{
@@ -53,6 +59,7 @@ pub use error::CtapError;
 pub use get_assertion::{GetAssertionRequest, GetAssertionResponse};
 pub use get_info::GetInfoResponse;
 pub use make_credential::{MakeCredentialRequest, MakeCredentialResponse};
+pub use origin::{OriginError, RpId, RpIdError, WebOrigin};
 pub use status::CtapStatus;
 pub use verify::{verify_assertion, verify_packed_self_attestation};
 

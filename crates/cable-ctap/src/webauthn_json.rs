@@ -13,9 +13,7 @@ use crate::attestation_object::AttestationObject;
 use crate::auth_data::AuthenticatorData;
 use crate::b64::Base64Url;
 use crate::cbor_util as cu;
-use crate::client_data::{
-    check_origin, client_data_hash, client_data_json, origin_host, ClientDataType,
-};
+use crate::client_data::{client_data_hash, client_data_json, validate_origin, ClientDataType};
 use crate::command::{decode_response, Command};
 use crate::cose::CoseKey;
 use crate::entities::{
@@ -339,14 +337,12 @@ pub struct PendingRegistration {
 }
 
 impl PublicKeyCredentialCreationOptionsJSON {
-    /// Checks the origin against the RP ID, builds the client data and the makeCredential
-    /// request with the phone-compat rules applied.
+    /// Checks the origin against the RP ID (both canonicalized: the client data carries the
+    /// canonical origin, the request the canonical RP ID), builds the client data and the
+    /// makeCredential request with the phone-compat rules applied.
     pub fn to_ctap(&self, origin: &str) -> Result<PendingRegistration> {
-        let rp_id = match &self.rp.id {
-            Some(id) => id.clone(),
-            None => origin_host(origin)?,
-        };
-        check_origin(origin, &rp_id)?;
+        let checked = validate_origin(origin, self.rp.id.as_deref())?;
+        let rp_id = checked.rp_id;
         if self.user.id.0.is_empty() || self.user.id.0.len() > 64 {
             return Err(CtapError::invalid(
                 "user.id",
@@ -427,8 +423,12 @@ impl PublicKeyCredentialCreationOptionsJSON {
             }
         };
 
-        let client_data_json =
-            client_data_json(ClientDataType::Create, &self.challenge.0, origin, false);
+        let client_data_json = client_data_json(
+            ClientDataType::Create,
+            &self.challenge.0,
+            &checked.origin,
+            false,
+        );
         let name = self.user.name.clone().unwrap_or_default();
         let display_name = match &self.user.display_name {
             Some(d) if !d.is_empty() => d.clone(),
@@ -564,14 +564,12 @@ pub struct PendingAuthentication {
 }
 
 impl PublicKeyCredentialRequestOptionsJSON {
-    /// Checks the origin against the RP ID, builds the client data and the getAssertion
+    /// Checks the origin against the RP ID (both canonicalized, as for registration), builds
+    /// the client data and the getAssertion
     /// request with the phone-compat rules applied.
     pub fn to_ctap(&self, origin: &str) -> Result<PendingAuthentication> {
-        let rp_id = match &self.rp_id {
-            Some(id) => id.clone(),
-            None => origin_host(origin)?,
-        };
-        check_origin(origin, &rp_id)?;
+        let checked = validate_origin(origin, self.rp_id.as_deref())?;
+        let rp_id = checked.rp_id;
         let allow_list = descriptors(&self.allow_credentials);
 
         let ext_in = self.extensions.clone().unwrap_or_default();
@@ -609,8 +607,12 @@ impl PublicKeyCredentialRequestOptionsJSON {
             extensions.insert(PRF, inputs.to_value());
         }
 
-        let client_data_json =
-            client_data_json(ClientDataType::Get, &self.challenge.0, origin, false);
+        let client_data_json = client_data_json(
+            ClientDataType::Get,
+            &self.challenge.0,
+            &checked.origin,
+            false,
+        );
         let request = GetAssertionRequest {
             rp_id: rp_id.clone(),
             client_data_hash: client_data_hash(&client_data_json),
