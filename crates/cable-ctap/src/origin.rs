@@ -100,8 +100,15 @@ impl WebOrigin {
     pub fn check_rp_id(&self, rp_id: &RpId) -> Result<(), CtapError> {
         let host = self.host.strip_suffix('.').unwrap_or(&self.host);
         let rp = rp_id.as_str();
+        // Chromium (`OriginIsAllowedToClaimRelyingPartyId`) accepts the origin's own host
+        // first, even when that host is a listed public suffix (`https://github.io`).
         if host == rp {
             return Ok(());
+        }
+        if is_listed_public_suffix(rp) {
+            return Err(CtapError::RpId(RpIdError::PublicSuffix {
+                rp_id: rp.to_owned(),
+            }));
         }
         if !host.ends_with(&format!(".{rp}")) {
             return Err(CtapError::RpIdMismatch {
@@ -125,8 +132,8 @@ impl WebOrigin {
     }
 }
 
-/// A relying party ID: a domain name, lowercase punycode, not an IP address, not a listed
-/// public suffix.
+/// A relying party ID: a domain name, lowercase punycode, not an IP address. (Whether a
+/// public suffix may be claimed depends on the origin: see [`WebOrigin::check_rp_id`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RpId(String);
 
@@ -190,11 +197,6 @@ impl RpId {
         if let Some(reason) = domain_problem(&name) {
             return Err(RpIdError::not_a_domain(rp_id, reason));
         }
-        if psl::suffix(name.as_bytes()).is_some_and(|s| s.is_known() && s == name.as_bytes()) {
-            return Err(RpIdError::PublicSuffix {
-                rp_id: rp_id.to_owned(),
-            });
-        }
         Ok(RpId(name))
     }
 
@@ -202,6 +204,10 @@ impl RpId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+fn is_listed_public_suffix(name: &str) -> bool {
+    psl::suffix(name.as_bytes()).is_some_and(|s| s.is_known() && s == name.as_bytes())
 }
 
 fn is_localhost(host: &str) -> bool {

@@ -107,10 +107,10 @@ const CASES: &[(&str, Option<&str>, Expect)] = &[
     ("https://a.foo.github.io", Some("foo.github.io"), Ok("https://a.foo.github.io", "foo.github.io")),
     ("https://foo.appspot.com", Some("appspot.com"), No(Why::RpPublicSuffix)),
     ("https://myapp.appspot.com", None, Ok("https://myapp.appspot.com", "myapp.appspot.com")),
-    // cable: a listed public suffix is refused even as the origin's own host (Chromium's
-    // equality shortcut would let https://github.io claim github.io).
-    ("https://github.io", Some("github.io"), No(Why::RpPublicSuffix)),
-    ("https://co.uk", None, No(Why::RpPublicSuffix)),
+    // Chromium's OriginIsAllowedToClaimRelyingPartyId accepts the caller's own host before
+    // any registrable-domain check, even when that host is a listed public suffix.
+    ("https://github.io", Some("github.io"), Ok("https://github.io", "github.io")),
+    ("https://co.uk", None, Ok("https://co.uk", "co.uk")),
     // Chromium kRejectRpIdsInsideCallersPublicSuffix: up.railway.app is on the PSL, so its
     // subdomains cannot claim railway.app although railway.app is registrable.
     ("https://foo.up.railway.app", Some("railway.app"), No(Why::InsidePublicSuffix)),

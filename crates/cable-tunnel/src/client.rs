@@ -282,7 +282,12 @@ async fn connect_following_redirects(
                 url = redirect_target(&url, &response)?;
                 tracing::debug!(%url, "tunnel server redirected");
             }
-            Err(e) => return Err(gone_only_for_contact(map_handshake_error(e, &host), &request)),
+            Err(e) => {
+                return Err(gone_only_for_contact(
+                    map_handshake_error(e, &host),
+                    &request,
+                ))
+            }
         }
     }
     Err(ConnectError::TooManyRedirects(opts.max_redirects))
