@@ -161,8 +161,14 @@ async fn scanners_are_usable_as_trait_objects() {
 async fn binding_a_used_address_names_it() {
     let (_scanner, addr) = scanner().await;
     let err = VirtualRadioScanner::bind(addr).await.unwrap_err();
-    assert!(matches!(err, ScanError::Socket { .. }));
-    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    let ScanError::Socket { cause, .. } = &err else {
+        panic!("not a socket error: {err:?}");
+    };
+    let message = err.to_string();
+    assert!(message.contains(&addr.to_string()), "{message}");
+    // The OS's reason is in the message, once, and not repeated by the source chain.
+    assert_eq!(message.matches(&cause.to_string()).count(), 1, "{message}");
+    assert!(std::error::Error::source(&err).is_none(), "{message}");
 }
 
 /// The whole desktop path: a virtual phone advertises, the scanner hears it, the matcher finds

@@ -55,10 +55,10 @@ impl VirtualRadioScanner {
     pub async fn bind(addr: SocketAddr) -> Result<Self, ScanError> {
         let socket = UdpSocket::bind(addr)
             .await
-            .map_err(|source| ScanError::Socket { addr, source })?;
+            .map_err(|cause| ScanError::Socket { addr, cause })?;
         let local_addr = socket
             .local_addr()
-            .map_err(|source| ScanError::Socket { addr, source })?;
+            .map_err(|cause| ScanError::Socket { addr, cause })?;
         Ok(Self {
             socket: Arc::new(socket),
             local_addr,
