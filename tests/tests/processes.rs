@@ -13,7 +13,6 @@ use cable_e2e::verify;
 use cable_phone::{CredentialAction, PhoneConfig, PhoneProfile, SessionEnd};
 use cabled::engine::EventKind;
 use serde_json::Value;
-use std::time::Duration;
 
 /// The name of the test that is the phone process's body.
 const PHONE_ENTRY: &str = "phone_process";
@@ -210,9 +209,8 @@ async fn cablectl_without_a_phone_ends_with_a_no_phone_error_line() {
     ]
     .map(String::from)
     .to_vec();
-    let started = std::time::Instant::now();
+    // `finish` fails the test after rig::LIMIT; "within 1 s" below shows --timeout applied.
     let (events, exit) = cablectl.desktop(&args).finish().await;
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert!(!exit.status.success(), "a failed sign-in exits non-zero");
     assert_eq!(event_names(&events), ["qr", "scanning", "error"]);
     let error = &events[2];
