@@ -284,3 +284,40 @@ fn check_advert(event: &Value, uuid: &str, domain: u64) {
     let routing_id = event["routing_id"].as_str().expect("routing_id");
     assert_eq!(routing_id.len(), 6, "{event}");
 }
+
+/// A base64url credential ID starts with `-` one time in 64; cablectl must take it as the
+/// value of --credential-id, not as an unknown flag (this made the timeline test above fail
+/// now and then, whatever the machine's load).
+#[tokio::test]
+async fn a_credential_id_starting_with_a_hyphen_is_a_value() {
+    let (_server, tunnel_url, radio) = rig::loopback().await;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let cablectl = Cablectl::locate(dir.path());
+    let args: Vec<String> = [
+        "sign-in",
+        "--credential-id",
+        "-Pj4-Pj4-Pj4-Pj4-Pj4-A", // 16 bytes of 0xf8
+        "--rp-id",
+        RP_ID,
+        "--origin",
+        ORIGIN,
+        "--tunnel-url",
+        &tunnel_url,
+        "--radio",
+        &format!("udp:{radio}"),
+        "--no-link",
+        "--timeout",
+        "1",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (events, exit) = cablectl.desktop(&args).finish().await;
+    // The session ran (and found no phone): the arguments were accepted.
+    assert_eq!(
+        event_names(&events),
+        ["qr", "scanning", "error"],
+        "{}",
+        exit.stderr
+    );
+    assert_eq!(events[2]["code"], "no_phone");
+}
