@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// `target/<profile>/<name>`, current with its sources (see [`crate::process::locate_binary`]).
 pub fn locate(name: &str) -> PathBuf {
@@ -71,12 +72,18 @@ pub struct Output {
 
 /// Runs `cablectl ARGS` in `home` and waits for it.
 pub async fn cablectl(home: &Home, args: &[&str]) -> Output {
+    cablectl_logging(home, args, None).await
+}
+
+/// [`cablectl`] with `RUST_LOG` set to `rust_log` (`None`: unset, so stderr holds only what
+/// cablectl itself says).
+pub async fn cablectl_logging(home: &Home, args: &[&str], rust_log: Option<&str>) -> Output {
     let mut command = Command::new(locate("cablectl"));
-    command
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+    match rust_log {
+        Some(directives) => command.env("RUST_LOG", directives),
+        None => command.env_remove("RUST_LOG"),
+    };
+    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
     home.apply(&mut command);
     let output = within(&format!("cablectl {}", args.join(" ")), command.output())
         .await
@@ -107,12 +114,25 @@ pub struct CabledProcess {
     child: Child,
     pub socket: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr into `log`; ends when cabled closes it.
+    reader: JoinHandle<()>,
 }
 
 impl CabledProcess {
     /// Starts cabled with `timeouts` (the `[timeouts]` table of cabled.toml, in seconds) and
     /// returns once it says it is ready; by then its socket listens.
     pub async fn start(home: &Home, tunnel_url: &str, radio: SocketAddr, timeouts: &str) -> Self {
+        Self::start_logging(home, tunnel_url, radio, timeouts, "info").await
+    }
+
+    /// [`Self::start`] with `RUST_LOG` set to `rust_log`.
+    pub async fn start_logging(
+        home: &Home,
+        tunnel_url: &str,
+        radio: SocketAddr,
+        timeouts: &str,
+        rust_log: &str,
+    ) -> Self {
         let config = home.root.join("cabled.toml");
         std::fs::write(&config, format!("[timeouts]\n{timeouts}\n")).expect("cabled.toml");
         let socket = home.root.join("runtime").join("cable").join("cabled.sock");
@@ -126,7 +146,7 @@ impl CabledProcess {
             .arg(tunnel_url)
             .arg("--radio")
             .arg(format!("udp:{radio}"))
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -137,14 +157,19 @@ impl CabledProcess {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (lines_tx, mut lines) = mpsc::unbounded_channel();
         let kept = log.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut reader = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = reader.next_line().await {
                 kept.lock().expect("the log").push(line.clone());
                 let _ = lines_tx.send(line);
             }
         });
-        let daemon = Self { child, socket, log };
+        let daemon = Self {
+            child,
+            socket,
+            log,
+            reader,
+        };
         // The socket is bound before cabled logs that it is ready.
         let ready = within("cabled says it is ready", async {
             while let Some(line) = lines.recv().await {
@@ -174,6 +199,14 @@ impl CabledProcess {
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();
         let _ = within("cabled exits", self.child.wait()).await;
+    }
+
+    /// Stops cabled as [`Self::stop`] does and returns everything it logged, up to its last line.
+    pub async fn stop_and_log(mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = within("cabled exits", self.child.wait()).await;
+        let _ = within("cabled's stderr closes", &mut self.reader).await;
+        self.log()
     }
 }
 

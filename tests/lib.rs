@@ -7,6 +7,8 @@
 //!   with p256, sha2 and ciborium only, so a bug shared by cable-ctap and cable-phone cannot
 //!   hide itself.
 //! * [`process`]: the `cablectl` command line run as separate processes (desktop and phone).
+//! * [`wiretap`]: relays in front of the tunnel server and the radio that keep what passed,
+//!   so a test knows a session's secrets.
 //!
 //! Every wait in these helpers is bounded by [`rig::LIMIT`]: a broken build fails, never hangs.
 
@@ -16,3 +18,4 @@ pub mod process;
 pub mod requests;
 pub mod rig;
 pub mod verify;
+pub mod wiretap;

@@ -329,10 +329,17 @@ impl DesktopProcess {
             match self.next_event().await {
                 Some(event) if event["event"] == name => return event,
                 Some(_) => {}
-                None => panic!(
-                    "the desktop's output ended before a {name} event; events: {:?}",
-                    self.events
-                ),
+                None => {
+                    // Say why: the exit status and stderr tell a crash from a refusal.
+                    let status = within("the desktop process exits", self.child.wait()).await;
+                    let stderr = within("the desktop's stderr closes", &mut self.stderr).await;
+                    panic!(
+                        "the desktop's output ended before a {name} event ({status:?}); events: \
+                         {:?}; stderr: {}",
+                        self.events,
+                        stderr.unwrap_or_default()
+                    )
+                }
             }
         }
     }

@@ -246,19 +246,19 @@ impl Outcome {
         names(&self.events)
     }
 
-    /// Fails the test unless the session failed with `code` within `bound`.
-    pub fn assert_failed(&self, code: &str, bound: Duration) {
+    /// Fails the test unless the session failed with `code`.
+    ///
+    /// No time bound: on a loaded machine any bound on a whole session fails now and then
+    /// (docs/testing.md). The code already tells a detected failure (`phone_disconnected`,
+    /// `cancelled`, ...) from a phase waited out (`timeout`, `no_phone`), and [`within`] fails
+    /// a session that hangs.
+    pub fn assert_failed(&self, code: &str) {
         assert_eq!(
             self.code(),
             code,
             "{}; events: {:?}",
             self.message(),
             self.names()
-        );
-        assert!(
-            self.elapsed < bound,
-            "{code} took {:?}, more than {bound:?}",
-            self.elapsed
         );
     }
 

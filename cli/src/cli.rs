@@ -195,7 +195,12 @@ pub struct SignInArgs {
     #[arg(long)]
     pub origin: String,
     /// Allow only this credential (base64url); repeatable. Default: any passkey of the site.
-    #[arg(long = "credential-id", value_name = "B64URL")]
+    // A base64url ID starts with `-` one time in 64: it is a value, not a flag.
+    #[arg(
+        long = "credential-id",
+        value_name = "B64URL",
+        allow_hyphen_values = true
+    )]
     pub credential_ids: Vec<String>,
     #[command(flatten)]
     pub session: SessionFlags,

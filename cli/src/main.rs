@@ -12,11 +12,9 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    // Logs go to stderr, quiet unless RUST_LOG asks.
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    // Logs go to stderr, errors only unless RUST_LOG asks; tunnel dependencies stay at info
+    // even then, so no log shows a contact ID or client payload (see `cabled::logging`).
+    cabled::logging::init(tracing_subscriber::filter::LevelFilter::ERROR);
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

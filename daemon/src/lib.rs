@@ -3,4 +3,5 @@
 
 pub mod engine;
 pub mod ipc;
+pub mod logging;
 pub mod store_book;

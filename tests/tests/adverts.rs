@@ -65,7 +65,7 @@ async fn adverts_under_another_qr_secret_are_ignored_until_the_desktop_gives_up(
     let advertiser = advertise(rig.radio, UUID_FIDO, &advert).await;
 
     let outcome = session.outcome().await;
-    outcome.assert_failed("no_phone", SHORT_ADVERT + Duration::from_secs(1));
+    outcome.assert_failed("no_phone");
     assert!(outcome.elapsed >= SHORT_ADVERT, "{:?}", outcome.elapsed);
     assert!(
         advertiser.sent() > 0,
@@ -96,7 +96,7 @@ async fn a_phone_that_scanned_a_code_with_another_secret_never_reaches_the_deskt
     );
 
     let outcome = session.outcome().await;
-    outcome.assert_failed("no_phone", SHORT_ADVERT + Duration::from_secs(1));
+    outcome.assert_failed("no_phone");
     // The phone advertised into the void and gave up waiting for the handshake.
     let error = phone_result(phone)
         .await

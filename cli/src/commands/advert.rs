@@ -41,7 +41,9 @@ fn decrypt(args: AdvertDecrypt) -> anyhow::Result<()> {
         "tunnel_domain_id": domain_id,
         "tunnel_domain": domain,
         "plaintext": hex::encode(advert.plaintext),
-        "suffix": advert.suffix.as_ref().map(|s| format!("{s:?}")),
+        "suffix": advert.suffix.as_ref().map(ToString::to_string),
+        // Why bytes after the advert were ignored (the advert itself stays usable).
+        "suffix_error": advert.suffix_error.as_ref().map(ToString::to_string),
     });
     if args.json {
         json_line(&fields);

@@ -1,6 +1,7 @@
 //! The one error type of the advert codec.
 
-/// Why service data is not a usable hybrid advert.
+/// Why service data is not a usable hybrid advert. No variant wraps another error: each
+/// message is the whole story and `source()` is `None`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdvertError {
     #[error("service data is {0} bytes long; a hybrid advert needs at least 20")]

@@ -78,6 +78,32 @@ impl AdvertSuffix {
     }
 }
 
+/// What a person reads: each channel by name, e.g. `BLE data channel (PSM 130)`.
+impl std::fmt::Display for AdvertSuffix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.channels.is_empty() {
+            return f.write_str("no channels");
+        }
+        for (i, (id, extra)) in self.channels.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            match (*id, extra) {
+                (CHANNEL_TUNNEL, _) => f.write_str("tunnel (channel 0)")?,
+                (CHANNEL_BLE, Value::Integer(psm)) => match u16::try_from(*psm) {
+                    Ok(psm) => write!(f, "BLE data channel (PSM {psm})")?,
+                    Err(_) => f.write_str("BLE data channel with an out-of-range PSM")?,
+                },
+                (CHANNEL_BLE, other) => {
+                    write!(f, "BLE data channel with {} instead of a PSM", kind(other))?
+                }
+                (id, _) => write!(f, "unknown channel {id}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A person-readable name for a CBOR item's type.
 fn kind(value: &Value) -> &'static str {
     match value {
@@ -128,6 +154,28 @@ mod tests {
             AdvertSuffix::parse(&[0xa3, 0x20, 0x05, 0x61, 0x78, 0x06, 0x01, 0x07]).unwrap();
         assert_eq!(suffix.channels, vec![(1, Value::Integer(7.into()))]);
         assert_eq!(suffix.ble_psm(), Some(7));
+    }
+
+    #[test]
+    fn display_names_each_channel() {
+        assert_eq!(
+            AdvertSuffix::ble(130).to_string(),
+            "BLE data channel (PSM 130)"
+        );
+        // {0: null, 1: "x", 9: 1}
+        let mixed = AdvertSuffix::parse(&[0xa3, 0x00, 0xf6, 0x01, 0x61, 0x78, 0x09, 0x01]).unwrap();
+        assert_eq!(
+            mixed.to_string(),
+            "tunnel (channel 0), BLE data channel with a text string instead of a PSM, \
+             unknown channel 9"
+        );
+        // {1: 70000}
+        let big = AdvertSuffix::parse(&[0xa1, 0x01, 0x1a, 0x00, 0x01, 0x11, 0x70]).unwrap();
+        assert_eq!(big.to_string(), "BLE data channel with an out-of-range PSM");
+        assert_eq!(
+            AdvertSuffix::parse(&[0xa0]).unwrap().to_string(),
+            "no channels"
+        );
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! Every way a QR code, its digits or its rendering can fail, in words a person can act on.
 //!
 //! Errors never carry the QR secret or digits that might encode it.
+//!
+//! One pattern throughout: a message that wraps another error includes its text, and
+//! `source()` is `None`. Reporters that walk the source chain (anyhow's `{:#}`) would otherwise
+//! print the cause twice ("damaged: character 5 is 'a'…: character 5 is 'a'…"). `From` for
+//! wrapped errors is written by hand for the same reason: thiserror's `#[from]` implies
+//! `#[source]`.
 
 use cable_keys::cbor::CborError;
 
@@ -28,9 +34,9 @@ pub enum QrError {
     #[error("this FIDO QR code is empty: nothing follows FIDO:/")]
     Empty,
     #[error("this FIDO QR code is damaged: {0}")]
-    Digits(#[from] DigitsError),
-    #[error("this FIDO QR code does not hold valid CBOR: {0}")]
-    Cbor(#[source] CborError),
+    Digits(DigitsError),
+    #[error("the contents of this FIDO QR code are unreadable: {0}")]
+    Cbor(CborError),
     #[error("this FIDO QR code does not hold a CBOR map")]
     NotAMap,
     #[error("this FIDO QR code lacks {} (key {key})", key_name(*.key))]
@@ -48,8 +54,20 @@ pub enum QrError {
         expected: usize,
         actual: usize,
     },
+    #[error(
+        "in this FIDO QR code, {} (key {key}) is {value}, but it cannot be negative: the \
+         program that showed the code made it wrongly",
+        key_name(*.key)
+    )]
+    Negative { key: u64, value: i128 },
     #[error("the desktop's public key in this FIDO QR code (key 0) is not a valid P-256 point")]
     InvalidPoint,
+}
+
+impl From<DigitsError> for QrError {
+    fn from(e: DigitsError) -> Self {
+        Self::Digits(e)
+    }
 }
 
 /// What each payload key means, for error messages.
@@ -70,11 +88,17 @@ fn key_name(key: u64) -> &'static str {
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("cannot make a QR code of this text: {0}")]
-    Encode(#[source] qrcode::types::QrError),
+    Encode(qrcode::types::QrError),
     #[error("a QR module must be at least one pixel wide")]
     ZeroModuleSize,
     #[error("a PNG with {module_px}-pixel modules would be wider than {max} pixels")]
     ImageTooLarge { module_px: u32, max: u32 },
     #[error("could not write the PNG: {0}")]
-    Png(#[from] png::EncodingError),
+    Png(png::EncodingError),
+}
+
+impl From<png::EncodingError> for RenderError {
+    fn from(e: png::EncodingError) -> Self {
+        Self::Png(e)
+    }
 }

@@ -95,9 +95,9 @@ impl QrPayload {
             public_key,
             secret,
             known_domains: known_domains(cbor::map_get(&entries, 2))?,
-            // Chromium ignores key 3; keep it when it is a usable time.
+            // Chromium ignores key 3; keep it when it is a time, refuse a negative one.
             timestamp: match cbor::map_get(&entries, 3) {
-                Some(Value::Integer(i)) => u64::try_from(*i).ok(),
+                Some(Value::Integer(i)) => Some(non_negative(3, i128::from(*i))?),
                 _ => None,
             },
             supports_linking: match cbor::map_get(&entries, 4) {
@@ -192,13 +192,20 @@ fn required_bytes(entries: &[(Value, Value)], key: u64) -> Result<&[u8], QrError
     }
 }
 
-/// Key 2. Chromium accepts any integer; a negative count means the same as none known.
+/// Key 2. Chromium reads a negative count as none known; a count cannot be negative, so a
+/// code that says so was made wrongly and is refused (docs/protocol-notes.md).
 fn known_domains(value: Option<&Value>) -> Result<u64, QrError> {
     match value {
         None => Ok(0),
-        Some(Value::Integer(i)) => Ok(u64::try_from(*i).unwrap_or(0)),
+        Some(Value::Integer(i)) => non_negative(2, i128::from(*i)),
         Some(_) => Err(wrong_type(2, "an integer")),
     }
+}
+
+/// A CBOR integer as `u64`, or [`QrError::Negative`]. (CBOR integers fit `u64` or are
+/// negative, so nothing else can fail.)
+fn non_negative(key: u64, value: i128) -> Result<u64, QrError> {
+    u64::try_from(value).map_err(|_| QrError::Negative { key, value })
 }
 
 /// Key 6 has two meanings in the wild (HYBRID.md §2.6): webauthn-rs sends a bool

@@ -204,8 +204,11 @@ fn optional_keys() {
         (0, None, None, None)
     );
     assert_eq!(p.request_type(), RequestType::GetAssertion);
-    // Chromium accepts any integer in key 2; a negative count means none known.
-    assert_eq!(edited(|e| set(e, 2, int(-3))).unwrap().known_domains, 0);
+    // A count or a time cannot be negative: refused (Chromium would read key 2 as 0).
+    assert_eq!(
+        edited(|e| set(e, 2, int(-3))),
+        Err(QrError::Negative { key: 2, value: -3 })
+    );
     // Key 3 is ignored by Chromium: a non-integer there is not an error.
     assert_eq!(
         edited(|e| set(e, 3, Value::Text("now".into())))
@@ -213,7 +216,10 @@ fn optional_keys() {
             .timestamp,
         None
     );
-    assert_eq!(edited(|e| set(e, 3, int(-1))).unwrap().timestamp, None);
+    assert_eq!(
+        edited(|e| set(e, 3, int(-1))),
+        Err(QrError::Negative { key: 3, value: -1 })
+    );
     assert_eq!(
         edited(|e| set(e, 4, int(1))),
         Err(QrError::WrongType {

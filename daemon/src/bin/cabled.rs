@@ -139,14 +139,9 @@ fn watch_signals(daemon: Arc<Daemon>) -> std::io::Result<()> {
 }
 
 /// `RUST_LOG` decides (default `info`); logs go to stderr, which systemd sends to the journal.
+/// Tunnel dependencies stay at info even under `RUST_LOG=trace` (see `cabled::logging`).
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    cabled::logging::init(tracing_subscriber::filter::LevelFilter::INFO);
 }
 
 fn fail(e: &dyn std::fmt::Display) -> ExitCode {

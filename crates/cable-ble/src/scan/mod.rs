@@ -39,6 +39,9 @@ pub trait Scanner: Send + Sync {
 }
 
 /// Why a scan could not start or had to end. Every message is one line naming the cause.
+///
+/// As every error of this crate: the message includes its cause and `source()` is `None`, so
+/// a reporter walking the source chain (anyhow's `{:#}`) prints the cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     #[error("cannot reach BlueZ over D-Bus: is bluetoothd running? ({cause})")]
@@ -51,10 +54,14 @@ pub enum ScanError {
     PermissionDenied { cause: String },
     #[error("Bluetooth scan failed: {cause}")]
     Other { cause: String },
-    #[error("virtual radio cannot use UDP address {addr}: {source}")]
+    // Not named `source`: thiserror would make it the source and the cause would print twice.
+    #[error(
+        "virtual radio cannot use UDP address {addr}: {cause} (is another program using it? \
+         choose another address)"
+    )]
     Socket {
         addr: std::net::SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("this scanner is already scanning; share its adverts instead of starting it twice")]
     AlreadyScanning,

@@ -46,6 +46,10 @@ pub fn decode_datagram(datagram: &[u8]) -> Option<(u16, &[u8])> {
 #[derive(Debug)]
 pub struct VirtualRadioScanner {
     socket: Arc<UdpSocket>,
+    /// The same socket as a plain non-blocking std socket, to drop what arrived between scans:
+    /// tokio's `try_recv_from` trusts its cached readiness and may leave such datagrams queued
+    /// until the reactor next looks, so a new scan would receive them.
+    drain: std::net::UdpSocket,
     local_addr: SocketAddr,
     active: Arc<AtomicBool>,
 }
@@ -53,14 +57,15 @@ pub struct VirtualRadioScanner {
 impl VirtualRadioScanner {
     /// Binds the socket now (so its address, e.g. an ephemeral port, is known before scanning).
     pub async fn bind(addr: SocketAddr) -> Result<Self, ScanError> {
-        let socket = UdpSocket::bind(addr)
-            .await
-            .map_err(|source| ScanError::Socket { addr, source })?;
-        let local_addr = socket
-            .local_addr()
-            .map_err(|source| ScanError::Socket { addr, source })?;
+        let failed = |cause| ScanError::Socket { addr, cause };
+        let std_socket = std::net::UdpSocket::bind(addr).map_err(failed)?;
+        std_socket.set_nonblocking(true).map_err(failed)?;
+        let drain = std_socket.try_clone().map_err(failed)?;
+        let local_addr = std_socket.local_addr().map_err(failed)?;
+        let socket = UdpSocket::from_std(std_socket).map_err(failed)?;
         Ok(Self {
             socket: Arc::new(socket),
+            drain,
             local_addr,
             active: Arc::new(AtomicBool::new(false)),
         })
@@ -73,7 +78,7 @@ impl VirtualRadioScanner {
 
     fn start_scan(&self) -> Result<ScanHandle, ScanError> {
         let guard = ActiveGuard::claim(&self.active)?;
-        discard_pending(&self.socket);
+        discard_pending(&self.drain);
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let stats = Arc::new(SharedStats::default());
         let task = tokio::spawn(listen(self.socket.clone(), tx, stats.clone(), guard));
@@ -91,12 +96,18 @@ impl Scanner for VirtualRadioScanner {
     }
 }
 
-/// Drops datagrams that arrived while nobody was scanning.
-fn discard_pending(socket: &UdpSocket) {
+/// Drops datagrams that arrived while nobody was scanning: every one queued in the kernel now
+/// (a non-blocking read asks the kernel itself, whatever tokio last saw).
+fn discard_pending(socket: &std::net::UdpSocket) {
     let mut buf = [0u8; MAX_DATAGRAM];
     let mut discarded = 0usize;
-    while socket.try_recv_from(&mut buf).is_ok() {
-        discarded += 1;
+    loop {
+        match socket.recv_from(&mut buf) {
+            Ok(_) => discarded += 1,
+            // ICMP errors from earlier sends are not datagrams; read on past them.
+            Err(e) if is_transient(&e) => {}
+            Err(_) => break,
+        }
     }
     if discarded > 0 {
         tracing::debug!(

@@ -78,10 +78,10 @@ impl FakeBluez {
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        for _ in 0..500 {
-            if socket.exists() {
-                break;
-            }
+        // Polled up to a bound only a dbus-daemon that will never start reaches (it takes
+        // milliseconds, or seconds on a loaded machine).
+        let began = std::time::Instant::now();
+        while !socket.exists() && began.elapsed() < Duration::from_secs(15) {
             std::thread::sleep(Duration::from_millis(10));
         }
         let mut channel = Channel::open_private(&address).expect("connect to the private bus");
