@@ -364,10 +364,9 @@ impl Established {
             connect_timeout: config.timeouts.tunnel_connect,
             ..ClientOptions::default()
         };
-        let url = request
-            .url(&opts.base)
-            .unwrap_or_else(|e| format!("(invalid: {e})"));
-        self.events.emit(EventKind::TunnelConnecting { url });
+        self.events.emit(EventKind::TunnelConnecting {
+            url: timeline_url(&request, &opts.base),
+        });
         let limit = config.timeouts.tunnel_connect;
         let timeout = SessionError::Timeout {
             phase: cable_hybrid::Phase::TunnelConnect,
@@ -432,6 +431,19 @@ fn report_advert(events: &EventSink, seen: &SeenAdvert) {
     });
 }
 
+/// The URL a request opens, as the timeline shows it: a contact ID wakes the phone, so it is
+/// withheld (IPC clients, `--json` output and history see the server and the endpoint only).
+fn timeline_url(request: &TunnelRequest, base: &cable_tunnel::TunnelBase) -> String {
+    match request.url(base) {
+        Ok(url) if matches!(request, TunnelRequest::Contact { .. }) => match url.rsplit_once('/') {
+            Some((endpoint, _contact_id)) => format!("{endpoint}/<contact ID>"),
+            None => url,
+        },
+        Ok(url) => url,
+        Err(e) => format!("(invalid: {e})"),
+    }
+}
+
 fn command_name(command: Option<u8>) -> String {
     match command {
         Some(0x01) => "makeCredential".into(),
@@ -440,5 +452,31 @@ fn command_name(command: Option<u8>) -> String {
         Some(0x08) => "getNextAssertion".into(),
         Some(other) => format!("command 0x{other:02x}"),
         None => "empty request".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_never_shows_a_contact_id() {
+        let base = cable_tunnel::TunnelBase::Override("ws://127.0.0.1:9".into());
+        let request = TunnelRequest::Contact {
+            contact_id: b"secret-contact".to_vec(),
+            client_payload: cable_tunnel::ClientPayload {
+                link_id: [1; 8],
+                client_nonce: [2; 16],
+                request_type: "ga".into(),
+            },
+            signal_connection: true,
+        };
+        let url = timeline_url(&request, &base);
+        assert_eq!(url, "ws://127.0.0.1:9/cable/contact/<contact ID>");
+        let connect = TunnelRequest::Connect {
+            routing_id: [1, 2, 3],
+            tunnel_id: [4; 16],
+        };
+        assert!(timeline_url(&connect, &base).ends_with(&hex::encode([4u8; 16])));
     }
 }
