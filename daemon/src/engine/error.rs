@@ -1,6 +1,7 @@
 //! Why a session failed, in words for the person and a stable code for programs.
 
 use crate::engine::channel::ChannelError;
+use crate::engine::links::LinkBookError;
 use cable_ble::scan::ScanError;
 use cable_ctap::CtapStatus;
 use std::time::Duration;
@@ -53,6 +54,9 @@ pub enum SessionError {
     BadResponse(String),
     #[error("the session has already finished")]
     Finished,
+    /// The linked phones could not be read (only an explicit `device` route needs them).
+    #[error("the linked phones cannot be read: {0}")]
+    DeviceStore(LinkBookError),
     /// A failure reported again to a later caller of the same session (raw relay).
     #[error("{message}")]
     Failed { code: &'static str, message: String },
@@ -81,6 +85,7 @@ impl SessionError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::BadResponse(_) => "bad_response",
             Self::Finished => "session_finished",
+            Self::DeviceStore(_) => "device_store_error",
             Self::Failed { code, .. } => code,
         }
     }

@@ -17,7 +17,7 @@ pub use channel::{ChannelError, ChannelEvent, CtapRoute, DesktopChannel};
 pub use config::{EngineConfig, RadioConfig, Timeouts, TunnelConfig};
 pub use error::SessionError;
 pub use events::{EventKind, EventSink, SessionEvent};
-pub use links::{LinkBook, LinkSummary, MemoryLinkBook, Route, StoredLink};
+pub use links::{LinkBook, LinkBookError, LinkSummary, MemoryLinkBook, Route, StoredLink};
 pub use raw::RawSession;
 pub use webauthn::WebAuthnRequest;
 

@@ -79,7 +79,7 @@ pub(crate) async fn establish(
 fn candidates(ctx: &Ctx, route: &Route) -> Result<Vec<StoredLink>, SessionError> {
     let all = || match &ctx.book {
         None => Ok(Vec::new()),
-        Some(book) => book.links().map_err(SessionError::InvalidRequest),
+        Some(book) => book.links().map_err(SessionError::DeviceStore),
     };
     match route {
         Route::QrOnly => Ok(Vec::new()),
@@ -135,7 +135,11 @@ fn link_failed(ctx: &Ctx, device: &str, error: &SessionError) {
         error,
         SessionError::Tunnel(cable_tunnel::client::ConnectError::Gone)
     );
-    let forgotten = gone && ctx.book.as_ref().is_some_and(|b| b.forget(device));
+    let forgotten = gone
+        && ctx
+            .book
+            .as_ref()
+            .is_some_and(|b| b.forget(device).unwrap_or(false));
     ctx.events.emit(EventKind::LinkFailed {
         device: device.to_string(),
         code: error.code().to_string(),
