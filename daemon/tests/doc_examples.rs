@@ -143,7 +143,10 @@ fn every_example_in_ipc_md_is_read_by_the_types() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/ipc.md");
     let markdown = std::fs::read_to_string(path).expect("docs/ipc.md");
     let (count, errors) = check(&markdown);
-    assert!(count >= 30, "only {count} examples found: is the extraction broken?");
+    assert!(
+        count >= 30,
+        "only {count} examples found: is the extraction broken?"
+    );
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 

@@ -333,3 +333,207 @@ fn line<T: Serialize>(message: &T) -> String {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::error::codes;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Arbitrary JSON (bounded depth), for params and results.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,20}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(".{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn params_object() -> impl Strategy<Value = Map<String, Value>> {
+        prop::collection::btree_map(".{0,8}", json_value(), 0..4)
+            .prop_map(|m| m.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn request_lines_round_trip(
+            id in proptest::option::of(any::<u64>()),
+            method in ".{0,30}",
+            params in params_object(),
+        ) {
+            let line = request(id, &method, &params);
+            prop_assert!(!line.contains('\n'));
+            let parsed = parse_line(line.as_bytes()).unwrap().unwrap();
+            prop_assert_eq!(parsed, Request { id: id.map(Id::number), method, params });
+        }
+
+        #[test]
+        fn reply_lines_round_trip(
+            id in any::<u64>(),
+            result in json_value(),
+            rpc_code in any::<i64>(),
+            code in "[a-z_]{1,20}",
+            message in ".{0,40}",
+            session in ".{1,20}",
+        ) {
+            let line = success(&Id::number(id), &result);
+            prop_assert_eq!(
+                parse_reply(line.as_bytes()).unwrap(),
+                Reply::Response { id: Id::number(id), outcome: Ok(result) }
+            );
+            let error = RpcError { rpc_code, code, message };
+            let line = failure(&Id::number(id), &error);
+            prop_assert_eq!(
+                parse_reply(line.as_bytes()).unwrap(),
+                Reply::Response { id: Id::number(id), outcome: Err(error) }
+            );
+            let params = crate::ipc::api::SessionEventParams {
+                session: session.clone(),
+                event: crate::engine::SessionEvent { kind: crate::engine::EventKind::Closed, t_ms: 3 },
+                svg: None,
+            };
+            let line = notification::<crate::ipc::api::SessionEventNotice>(&params);
+            prop_assert!(!line.contains('\n'));
+            prop_assert_eq!(
+                parse_reply(line.as_bytes()).unwrap(),
+                Reply::Notification {
+                    method: SESSION_EVENT.to_string(),
+                    params: json!({"session": session, "event": "closed", "t_ms": 3}),
+                }
+            );
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_line(&bytes);
+            let _ = parse_reply(&bytes);
+        }
+    }
+
+    fn rejected(line: &str) -> Rejected {
+        parse_line(line.as_bytes()).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn parses_a_request() {
+        let r = parse_line(br#"{"jsonrpc":"2.0","id":7,"method":"daemon.status"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.id, Some(Id::number(7)));
+        assert_eq!(r.method, "daemon.status");
+        assert!(r.params.is_empty());
+        let r = parse_line(br#" {"jsonrpc":"2.0","id":"a","method":"m","params":{"x":1}} "#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.id.unwrap().as_json(), "\"a\"");
+        assert_eq!(r.params.get("x"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn ids_are_kept_as_written() {
+        for id in [
+            "18446744073709551617",
+            "-1",
+            "1.5",
+            "1e3",
+            "\"x\\u0041\"",
+            "null",
+        ] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"m"}}"#);
+            let r = parse_line(line.as_bytes()).unwrap().unwrap();
+            let kept = r.id.expect("an id member, null included, makes a request");
+            assert_eq!(kept.as_json(), id);
+            assert!(success(&kept, &json!({})).contains(&format!("\"id\":{id},")));
+        }
+        assert_eq!(Id::number(5).as_u64(), Some(5));
+        assert_eq!(Id::null().as_u64(), None);
+        assert!(Id::null().is_null());
+    }
+
+    #[test]
+    fn notification_has_no_id() {
+        let r =
+            parse_line(br#"{"jsonrpc":"2.0","method":"session.cancel","params":{"session":"x"}}"#)
+                .unwrap()
+                .unwrap();
+        assert_eq!(r.id, None);
+    }
+
+    #[test]
+    fn blank_lines_are_ignored() {
+        assert_eq!(parse_line(b"").unwrap(), None);
+        assert_eq!(parse_line(b"  \t\r").unwrap(), None);
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error_with_null_id() {
+        for line in ["hello", "{", "{\"jsonrpc\":", "[1,"] {
+            let r = rejected(line);
+            assert_eq!(r.id, Some(Id::null()), "{line}");
+            assert_eq!(r.error.code, codes::PARSE_ERROR);
+            assert_eq!(r.error.rpc_code, -32700);
+        }
+        let r = parse_line(b"\xff\xfe{}").unwrap_err();
+        assert_eq!(r.error.code, codes::PARSE_ERROR);
+        assert!(r.error.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn structural_errors_are_invalid_requests() {
+        for line in [
+            "[]",
+            "1",
+            "\"x\"",
+            r#"{"jsonrpc":"2.0","id":{},"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":true,"method":"m"}"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"m"}"#,
+            r#"{"id":1,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"m"}"#,
+        ] {
+            let r = rejected(line);
+            assert_eq!(r.error.code, codes::INVALID_REQUEST, "{line}");
+            assert_eq!(r.error.rpc_code, -32600, "{line}");
+        }
+        // The id is echoed once it is readable.
+        assert_eq!(rejected(r#"{"id":3,"method":"m"}"#).id, Some(Id::number(3)));
+    }
+
+    #[test]
+    fn positional_params_are_invalid_params() {
+        let r = rejected(r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1]}"#);
+        assert_eq!(r.id, Some(Id::number(1)));
+        assert_eq!(r.error.code, codes::INVALID_PARAMS);
+        // ... and a notification gets no answer.
+        let r = rejected(r#"{"jsonrpc":"2.0","method":"m","params":[1]}"#);
+        assert_eq!(r.id, None);
+    }
+
+    #[test]
+    fn builds_lines() {
+        assert_eq!(
+            serde_json::from_str::<Value>(&success(&Id::number(1), &json!({"a": 1}))).unwrap(),
+            json!({"jsonrpc": "2.0", "id": 1, "result": {"a": 1}})
+        );
+        let e = RpcError::invalid_params("bad");
+        let id = parse_line(br#"{"jsonrpc":"2.0","id":"x","method":"m"}"#)
+            .unwrap()
+            .unwrap()
+            .id
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&failure(&id, &e)).unwrap(),
+            json!({"jsonrpc": "2.0", "id": "x", "error": {"code": -32602, "message": "bad", "data": {"code": "invalid_params"}}})
+        );
+    }
+}
