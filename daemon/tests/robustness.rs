@@ -211,3 +211,58 @@ async fn ids_come_back_exactly_as_sent() {
     assert_eq!(error_of(&refused), "invalid_request");
     assert!(refused["id"].is_null());
 }
+
+/// The engine itself (as `cablectl` runs it in-process): with a store that did not open, an
+/// explicit device route is `device_store_error`, and the default route still shows the QR.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_engine_routes_around_a_broken_store_only_when_it_may() {
+    use cabled::engine::{
+        CancellationToken, Engine, EngineConfig, EventKind, EventSink, RadioConfig, Route,
+        WebAuthnRequest,
+    };
+    use cabled::store_book::BrokenBook;
+    use std::sync::{Arc, Mutex};
+
+    let broken = cable_store::StoreError::Corrupt {
+        path: "/home/u/.local/share/cable/links.db".into(),
+        reason: "file is not a database".into(),
+    };
+    let words = broken.to_string();
+    let radio = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let config = EngineConfig {
+        radio: RadioConfig::Virtual(radio.local_addr().unwrap()),
+        ..EngineConfig::default()
+    };
+    drop(radio);
+    let engine = Engine::with_links(config, Arc::new(BrokenBook::new(broken)));
+    let request = || WebAuthnRequest::Get {
+        origin: "https://example.com".into(),
+        options: json!({"challenge": "Y2hhbGxlbmdl", "rpId": "example.com"}),
+    };
+    let error = engine
+        .webauthn_via(
+            request(),
+            Route::Device("abcd".into()),
+            EventSink::new(|_| {}),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "device_store_error");
+    assert!(error.to_string().contains(&words), "{error}");
+
+    // Route::Any: the QR code is shown; cancel once it is.
+    let cancel = CancellationToken::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (events, stop) = (seen.clone(), cancel.clone());
+    let sink = EventSink::new(move |e| {
+        if matches!(e.kind, EventKind::Qr { .. }) {
+            stop.cancel();
+        }
+        events.lock().unwrap().push(e.name());
+    });
+    let run = engine.webauthn_via(request(), Route::Any, sink, cancel);
+    let error = tokio::time::timeout(WAIT, run).await.unwrap().unwrap_err();
+    assert_eq!(error.code(), "cancelled");
+    assert_eq!(seen.lock().unwrap().first(), Some(&"qr"));
+}

@@ -3,10 +3,10 @@
 //! `cabled::ipc::api`, the same types the daemon answers with.
 
 use crate::printer::Printer;
-use cabled::engine::EventSink;
+use cabled::engine::{EventKind, EventSink, SessionEvent};
 use cabled::ipc::api::{self, DaemonStatus, Method, NoParams, Status, WebAuthnParams};
 use cabled::ipc::client::{Client, ClientError};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The daemon, if one answers on the default socket.
 pub async fn connect() -> Option<Client> {
@@ -69,8 +69,14 @@ where
         Ok(credential) => Ok(Value::Object(credential)),
         Err(e) => {
             if printer.json {
-                let event = json!({"event": "error", "code": e.code(), "message": e.to_string(), "t_ms": sink.elapsed_ms()});
-                println!("{event}");
+                // The same error line an in-process session ends with.
+                printer.event(&SessionEvent {
+                    kind: EventKind::Error {
+                        code: e.code().to_string(),
+                        message: e.to_string(),
+                    },
+                    t_ms: sink.elapsed_ms(),
+                });
             }
             Err(explain(e))
         }
@@ -84,6 +90,7 @@ fn explain(e: ClientError) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// The status the daemon really sends, in the documented shape, read as the CLI reads it:
     /// `sessions` is an object, and its `open` is what the summary shows.

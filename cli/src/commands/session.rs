@@ -10,7 +10,7 @@ use cabled::engine::{
     WebAuthnRequest,
 };
 use cabled::ipc::api::{WebAuthnCreate, WebAuthnGet, WebAuthnParams};
-use cabled::store_book::StoreBook;
+use cabled::store_book::{BrokenBook, StoreBook};
 use rand_core::RngCore;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -92,6 +92,10 @@ fn engine(flags: &SessionFlags, mut config: EngineConfig) -> Engine {
         Ok(store) => {
             config.linking = true;
             Engine::with_links(config, Arc::new(StoreBook::new(store)))
+        }
+        // `--device` needs the store: its error, not "no such phone", is the answer.
+        Err(e) if flags.device.is_some() => {
+            Engine::with_links(config, Arc::new(BrokenBook::new(e)))
         }
         Err(e) => {
             eprintln!(
