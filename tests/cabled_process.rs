@@ -221,7 +221,7 @@ pub async fn call_with_events(
     let mut events = Vec::new();
     let result = within(
         &format!("cabled answers {method}"),
-        client.call_with_events(method, params, |n: Notification| {
+        client.call_value_with_events(method, &params, |n: Notification| {
             if n.is_session_event() {
                 on_event(&n.params);
                 events.push(n.params);

@@ -1,8 +1,11 @@
-//! The engine's `LinkBook` backed by the persistent store (`cable-store`).
+//! The engine's `LinkBook` backed by the persistent store (`cable-store`), and the book of a
+//! store that could not be opened: it answers every question with the store's own error, so
+//! a damaged store never looks like an empty one.
 
-use crate::engine::{LinkBook, LinkSummary, StoredLink};
-use cable_store::{LinkStore, NewLink};
+use crate::engine::{LinkBook, LinkBookError, LinkSummary, StoredLink};
+use cable_store::{LinkStore, NewLink, StoreError};
 use cable_tunnel::LinkingInfo;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,12 +17,13 @@ impl StoreBook {
         Self(Mutex::new(store))
     }
 
-    fn with<T>(&self, f: impl FnOnce(&LinkStore) -> T) -> Result<T, String> {
-        let store = self
-            .0
-            .lock()
-            .map_err(|_| "the link store is unavailable after an earlier failure".to_string())?;
-        Ok(f(&store))
+    /// Runs `f` on the store; a store error becomes `LinkBookError::Store` with its words.
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&LinkStore) -> Result<T, StoreError>,
+    ) -> Result<T, LinkBookError> {
+        let store = self.0.lock().map_err(|_| LinkBookError::Unavailable)?;
+        f(&store).map_err(LinkBookError::store)
     }
 }
 
@@ -31,8 +35,8 @@ fn now() -> u64 {
 }
 
 impl LinkBook for StoreBook {
-    fn links(&self) -> Result<Vec<StoredLink>, String> {
-        let links = self.with(|s| s.all_links())?.map_err(|e| e.to_string())?;
+    fn links(&self) -> Result<Vec<StoredLink>, LinkBookError> {
+        let links = self.with(|s| s.all_links())?;
         Ok(links
             .into_iter()
             .map(|l| StoredLink {
@@ -47,8 +51,8 @@ impl LinkBook for StoreBook {
             .collect())
     }
 
-    fn save(&self, info: &LinkingInfo, tunnel_domain_id: u16) -> Result<String, String> {
-        let phone_public_key = info.phone_public().map_err(|e| e.to_string())?;
+    fn save(&self, info: &LinkingInfo, tunnel_domain_id: u16) -> Result<String, LinkBookError> {
+        let phone_public_key = info.phone_public().map_err(LinkBookError::bad_link)?;
         let link = NewLink {
             contact_id: info.contact_id.clone(),
             link_id: info.link_id,
@@ -57,24 +61,22 @@ impl LinkBook for StoreBook {
             name: info.name.clone(),
             tunnel_domain_id,
         };
-        let id = self
-            .with(|s| s.upsert(&link, now()))?
-            .map_err(|e| e.to_string())?;
+        let id = self.with(|s| s.upsert(&link, now()))?;
         Ok(id.to_string())
     }
 
     fn touch(&self, id: &str) {
-        if let Ok(Err(e)) = self.with(|s| s.touch(id, now())) {
+        if let Err(e) = self.with(|s| s.touch(id, now())) {
             tracing::warn!(error = %e, "could not record the use of a linked phone");
         }
     }
 
-    fn forget(&self, id: &str) -> bool {
-        matches!(self.with(|s| s.forget(id)), Ok(Ok(true)))
+    fn forget(&self, id: &str) -> Result<bool, LinkBookError> {
+        self.with(|s| s.forget(id))
     }
 
-    fn summaries(&self) -> Result<Vec<LinkSummary>, String> {
-        let list = self.with(|s| s.list())?.map_err(|e| e.to_string())?;
+    fn summaries(&self) -> Result<Vec<LinkSummary>, LinkBookError> {
+        let list = self.with(|s| s.list())?;
         Ok(list
             .into_iter()
             .map(|l| LinkSummary {
@@ -87,8 +89,45 @@ impl LinkBook for StoreBook {
             .collect())
     }
 
-    fn rename(&self, id: &str, name: &str) -> Result<bool, String> {
-        self.with(|s| s.rename(id, name))?
-            .map_err(|e| e.to_string())
+    fn rename(&self, id: &str, name: &str) -> Result<bool, LinkBookError> {
+        self.with(|s| s.rename(id, name))
+    }
+
+    fn location(&self) -> Option<PathBuf> {
+        self.0.lock().ok().map(|s| s.path().to_path_buf())
+    }
+}
+
+/// A store that did not open (damaged, its key missing, too new, …). Every read or change
+/// fails with the error it failed with; QR sessions go on without links (the engine treats a
+/// failing book on the `Any` route as "no linked phones" and says so).
+pub struct BrokenBook(LinkBookError);
+
+impl BrokenBook {
+    pub fn new(error: StoreError) -> Self {
+        Self(LinkBookError::store(error))
+    }
+
+    pub fn error(&self) -> &LinkBookError {
+        &self.0
+    }
+}
+
+impl LinkBook for BrokenBook {
+    fn links(&self) -> Result<Vec<StoredLink>, LinkBookError> {
+        Err(self.0.clone())
+    }
+    fn save(&self, _: &LinkingInfo, _: u16) -> Result<String, LinkBookError> {
+        Err(self.0.clone())
+    }
+    fn touch(&self, _: &str) {}
+    fn forget(&self, _: &str) -> Result<bool, LinkBookError> {
+        Err(self.0.clone())
+    }
+    fn summaries(&self) -> Result<Vec<LinkSummary>, LinkBookError> {
+        Err(self.0.clone())
+    }
+    fn rename(&self, _: &str, _: &str) -> Result<bool, LinkBookError> {
+        Err(self.0.clone())
     }
 }

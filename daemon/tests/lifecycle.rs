@@ -3,6 +3,8 @@
 
 mod common;
 
+use cabled::ipc::api::{DaemonStatus, NoParams};
+
 /// Lifecycle tests need no linked phones: a store path that cannot exist keeps the user's away.
 const NO_STORE: &str = "/nonexistent/cable-tests";
 
@@ -179,14 +181,11 @@ async fn config_file_in_the_xdg_folder_is_read() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let client = cabled::ipc::Client::connect(&socket).await.unwrap();
-    let status = client.call("daemon.status", json!({})).await.unwrap();
-    assert_eq!(status["hybrid_enabled"], false);
+    let status = client.call::<DaemonStatus>(NoParams {}).await.unwrap();
+    assert!(!status.hybrid_enabled);
     // The command line beats the file.
-    assert_eq!(status["tunnel_override"], "ws://127.0.0.1:10");
-    assert_eq!(
-        status["radio"]["description"],
-        "virtual radio udp:127.0.0.1:9"
-    );
+    assert_eq!(status.tunnel_override.as_deref(), Some("ws://127.0.0.1:10"));
+    assert_eq!(status.radio.description, "virtual radio udp:127.0.0.1:9");
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -290,8 +289,8 @@ async fn socket_activation_takes_the_passed_socket() {
     let mut child = KillOnDrop(cmd.spawn().unwrap());
     drop(listener);
     let client = cabled::ipc::Client::connect(&path).await.unwrap();
-    let status = client.call("daemon.status", json!({})).await.unwrap();
-    assert_eq!(status["pid"], child.0.id());
+    let status = client.call::<DaemonStatus>(NoParams {}).await.unwrap();
+    assert_eq!(status.pid, child.0.id());
     drop(client);
     // SAFETY: signals our own child.
     unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };

@@ -405,12 +405,16 @@ async fn policy_switch_refuses_every_session_method() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn client_library_calls_and_streams_events() {
+    use cabled::ipc::api::{
+        DaemonStatus, HybridStart, HybridStartParams, NoParams, RequestTypeName, SessionCancel,
+        SessionParams, WebAuthnCreate, WebAuthnParams,
+    };
     use cabled::ipc::client::{Client, ClientError};
     let daemon = Cabled::start();
     let client = Client::connect(&daemon.socket).await.unwrap();
-    let status = client.call("daemon.status", json!({})).await.unwrap();
-    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
-    match client.call("nope", json!({})).await {
+    let status = client.call::<DaemonStatus>(NoParams {}).await.unwrap();
+    assert_eq!(status.version, env!("CARGO_PKG_VERSION"));
+    match client.call_value("nope", &json!({})).await {
         Err(e @ ClientError::Rpc { .. }) => {
             assert_eq!(e.code(), "method_not_found");
             assert!(e.to_string().contains("nope"));
@@ -418,22 +422,30 @@ async fn client_library_calls_and_streams_events() {
         other => panic!("{other:?}"),
     }
     let started = client
-        .call("hybrid.start", json!({"request_type": "ga"}))
+        .call::<HybridStart>(HybridStartParams {
+            request_type: RequestTypeName::GetAssertion,
+            device: None,
+            qr_only: None,
+        })
         .await
         .unwrap();
-    let session = started["session"].as_str().unwrap().to_string();
+    let session = started.session;
     let qr = client.next_notification().await.unwrap();
     assert!(qr.is_session_event());
     assert_eq!(
         (qr.session(), qr.event()),
         (Some(session.as_str()), Some("qr"))
     );
+    let typed = qr.session_event().unwrap().unwrap();
+    assert_eq!(typed.session, session);
+    assert!(typed.svg.unwrap().contains("<svg"));
 
     // A webauthn call streams its events to the callback before the result; a concurrent
     // call on the same connection cancels it.
     let webauthn_session = std::sync::Mutex::new(None::<String>);
     let mut seen = Vec::new();
-    let create = client.call_with_events("webauthn.create", create_params(), |n| {
+    let params: WebAuthnParams = serde_json::from_value(create_params()).unwrap();
+    let create = client.call_with_events::<WebAuthnCreate>(params, |n| {
         if n.event() == Some("scanning") && n.session() != Some(session.as_str()) {
             *webauthn_session.lock().unwrap() = n.session().map(str::to_string);
         }
@@ -446,14 +458,13 @@ async fn client_library_calls_and_streams_events() {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
-        client
-            .call("session.cancel", json!({"session": id}))
-            .await
-            .unwrap();
-        client
-            .call("session.cancel", json!({"session": session}))
-            .await
-            .unwrap();
+        for session in [id, session.clone()] {
+            let cancelled = client
+                .call::<SessionCancel>(SessionParams { session })
+                .await
+                .unwrap();
+            assert!(cancelled.cancelled);
+        }
     };
     let (result, ()) = tokio::time::timeout(common::WAIT, async { tokio::join!(create, cancel) })
         .await
@@ -465,8 +476,8 @@ async fn client_library_calls_and_streams_events() {
         .map(|n| n.event().unwrap_or("?").to_string())
         .collect();
     assert_eq!(names[..2], ["qr".to_string(), "scanning".to_string()]);
-    let status = client.call("daemon.status", json!({})).await.unwrap();
-    assert!(status["sessions"]["open"].as_u64().unwrap() <= 1);
+    let status = client.call::<DaemonStatus>(NoParams {}).await.unwrap();
+    assert!(status.sessions.open <= 1);
 
     let missing = Client::connect(daemon.dir.path().join("nothing.sock")).await;
     assert_eq!(

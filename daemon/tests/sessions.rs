@@ -274,6 +274,13 @@ async fn raw_ctap_relay_with_the_software_phone() {
     assert_eq!(response.first(), Some(&0x00), "makeCredential status");
     let credential = pending.finish_bytes(&response).expect("a registration");
     assert_eq!(credential.cred_type, "public-key");
+    // The one operation is done: the session is finished for its caller, even while it
+    // waits for the phone's linking data, so it can no longer be cancelled.
+    assert_eq!(
+        c.error_code("session.cancel", json!({"session": session}))
+            .await,
+        "session_not_found"
+    );
     assert_eq!(phone.await.unwrap().end, SessionEnd::DesktopShutdown);
 
     // One operation per session: afterwards the session is over.
@@ -427,4 +434,42 @@ async fn sigterm_mid_session_tells_the_phone_and_the_caller() {
     let status = rig.daemon.wait_exit();
     assert!(status.success(), "{status}");
     assert!(!rig.daemon.socket.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_raw_session_reports_its_error_then_closed() {
+    let rig = Rig::new().await;
+    let mut c = rig.daemon.connect().await;
+    let session = c.ok("hybrid.start", json!({"request_type": "mc"})).await["session"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let qr = c.wait_event(&session, "qr").await;
+    let _phone = rig.phone(qr["url"].as_str().unwrap(), |p| p);
+    // getInfo is answered once the phone is connected: the tunnel is open now.
+    c.ok(
+        "ctap.send",
+        json!({"session": session, "request": b64(&[0x04])}),
+    )
+    .await;
+    let cancelled = c.ok("session.cancel", json!({"session": session})).await;
+    assert_eq!(cancelled["cancelled"], true);
+    let mut names = Vec::new();
+    while names.last().map(String::as_str) != Some("closed") {
+        let event = c.next_event().await;
+        if event["params"]["session"] == session.as_str() {
+            names.push(event["params"]["event"].as_str().unwrap().to_string());
+        }
+    }
+    let error = names.iter().position(|n| n == "error");
+    assert!(error.is_some(), "{names:?}");
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("closed"),
+        "{names:?}"
+    );
+    assert!(
+        error < names.iter().position(|n| n == "closed"),
+        "{names:?}"
+    );
 }

@@ -4,6 +4,7 @@
 use cable_ble::scan::ScanError;
 use cable_tunnel::client::{connect, ClientOptions, ConnectError, TunnelRequest};
 use cable_tunnel::TunnelBase;
+use cabled::ipc::api::Status;
 use serde_json::json;
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ pub fn run(json: bool, offline: bool) -> anyhow::Result<()> {
             }
         }
         checks.push(store());
-        checks.push(daemon().await);
+        checks.extend(daemon().await);
         checks
     });
     for check in &checks {
@@ -211,13 +212,89 @@ fn store() -> Check {
     }
 }
 
-async fn daemon() -> Check {
+/// The daemon, and its own view of the linked-phone store (it may differ from ours: another
+/// environment, or a store damaged since it started).
+async fn daemon() -> Vec<Check> {
     match crate::commands::daemon_link::status().await {
-        Ok(status) => Check::pass("cabled daemon", status),
-        Err(e) => Check::fail(
+        Ok(status) => daemon_checks(&status),
+        Err(e) => vec![Check::fail(
             "cabled daemon",
             e.to_string(),
             "start it with `systemctl --user start cabled` (see docs/ipc.md); cablectl also works without it",
+        )],
+    }
+}
+
+fn daemon_checks(status: &Status) -> Vec<Check> {
+    let daemon = Check::pass(
+        "cabled daemon",
+        crate::commands::daemon_link::summary(status),
+    );
+    let name = "cabled's linked phones";
+    let store = &status.store;
+    let store = match store.state.as_str() {
+        "ready" => Check::pass(
+            name,
+            format!(
+                "{} ({} linked)",
+                store.path.as_deref().unwrap_or("?"),
+                store.linked.unwrap_or(0)
+            ),
         ),
+        "not_used" => Check::skip(name, "linking is off in cabled's configuration"),
+        _ => Check::fail(
+            name,
+            store.message.clone().unwrap_or_else(|| store.state.clone()),
+            "move the store file aside and restart cabled (`systemctl --user restart cabled`); \
+             phones can be linked again with a QR code",
+        ),
+    };
+    vec![daemon, store]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(store: serde_json::Value) -> Status {
+        serde_json::from_value(json!({
+            "version": "0.1.0", "pid": 42, "uptime_s": 3, "hybrid_enabled": true,
+            "sessions": {"open": 2, "max": 64, "this_client": 0, "max_per_client": 16},
+            "clients": 1,
+            "radio": {"backend": "bluetooth", "description": "Bluetooth", "scanning": false},
+            "bluetooth": {"state": "ready", "adapter": "hci0"},
+            "store": store,
+            "tunnel_override": null, "config_file": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn doctor_reports_the_daemons_sessions_and_store() {
+        let checks = daemon_checks(&status(
+            json!({"state": "ready", "path": "/h/links.db", "linked": 3}),
+        ));
+        assert_eq!(checks[0].ok, Some(true));
+        assert!(
+            checks[0].detail.contains("2 open session(s)"),
+            "{}",
+            checks[0].detail
+        );
+        assert_eq!(checks[1].ok, Some(true));
+        assert!(
+            checks[1].detail.contains("3 linked"),
+            "{}",
+            checks[1].detail
+        );
+
+        let broken = status(json!({"state": "device_store_error", "path": "/h/links.db",
+            "message": "the linked-phone store /h/links.db cannot be read: file is not a database"}));
+        let checks = daemon_checks(&broken);
+        assert_eq!(checks[1].ok, Some(false));
+        assert!(
+            checks[1].detail.contains("not a database"),
+            "{}",
+            checks[1].detail
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! `cablectl register` and `cablectl sign-in`: a WebAuthn ceremony with the phone.
 
 use crate::cli::{RegisterArgs, SessionFlags, SignInArgs};
+use crate::commands::daemon_link;
 use crate::printer::Printer;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -8,7 +9,8 @@ use cabled::engine::{
     CancellationToken, Engine, EngineConfig, RadioConfig, Route, SessionError, TunnelConfig,
     WebAuthnRequest,
 };
-use cabled::store_book::StoreBook;
+use cabled::ipc::api::{WebAuthnCreate, WebAuthnGet, WebAuthnParams};
+use cabled::store_book::{BrokenBook, StoreBook};
 use rand_core::RngCore;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -91,6 +93,10 @@ fn engine(flags: &SessionFlags, mut config: EngineConfig) -> Engine {
             config.linking = true;
             Engine::with_links(config, Arc::new(StoreBook::new(store)))
         }
+        // `--device` needs the store: its error, not "no such phone", is the answer.
+        Err(e) if flags.device.is_some() => {
+            Engine::with_links(config, Arc::new(BrokenBook::new(e)))
+        }
         Err(e) => {
             eprintln!(
                 "cablectl: linked phones unavailable ({e}); continuing with the QR code only"
@@ -120,10 +126,12 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let sink = printer.sink();
         if let Some(client) = daemon_for(&flags).await {
-            let (method, params) = daemon_params(&request, &flags);
-            let credential =
-                crate::commands::daemon_link::webauthn(&client, method, params, printer, &sink)
-                    .await?;
+            let (create, params) = daemon_params(&request, &flags);
+            let credential = if create {
+                daemon_link::webauthn::<WebAuthnCreate>(&client, params, printer, &sink).await?
+            } else {
+                daemon_link::webauthn::<WebAuthnGet>(&client, params, printer, &sink).await?
+            };
             printer.credential(&sink, credential);
             return Ok(());
         }
@@ -158,22 +166,22 @@ async fn daemon_for(flags: &SessionFlags) -> Option<cabled::ipc::client::Client>
     if flags.no_daemon || overrides {
         return None;
     }
-    crate::commands::daemon_link::connect().await
+    daemon_link::connect().await
 }
 
-fn daemon_params(request: &WebAuthnRequest, flags: &SessionFlags) -> (&'static str, Value) {
-    let (method, origin, options) = match request {
-        WebAuthnRequest::Create { origin, options } => ("webauthn.create", origin, options),
-        WebAuthnRequest::Get { origin, options } => ("webauthn.get", origin, options),
+/// The daemon's params for `request`; true for `webauthn.create`.
+fn daemon_params(request: &WebAuthnRequest, flags: &SessionFlags) -> (bool, WebAuthnParams) {
+    let (create, origin, options) = match request {
+        WebAuthnRequest::Create { origin, options } => (true, origin, options),
+        WebAuthnRequest::Get { origin, options } => (false, origin, options),
     };
-    let mut params = json!({ "origin": origin, "options": options });
-    if let Some(device) = &flags.device {
-        params["device"] = json!(device);
-    }
-    if flags.qr_only {
-        params["qr_only"] = json!(true);
-    }
-    (method, params)
+    let params = WebAuthnParams {
+        origin: origin.clone(),
+        options: options.as_object().cloned().unwrap_or_default(),
+        device: flags.device.clone(),
+        qr_only: flags.qr_only.then_some(true),
+    };
+    (create, params)
 }
 
 /// The stderr line for a failed session: the message, and the code for scripts.

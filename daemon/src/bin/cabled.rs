@@ -5,7 +5,7 @@ use cabled::engine::{Engine, LinkBook};
 use cabled::ipc::config::{DaemonConfig, Overrides};
 use cabled::ipc::socket::{self, BoundSocket};
 use cabled::ipc::{serve, Daemon};
-use cabled::store_book::StoreBook;
+use cabled::store_book::{BrokenBook, StoreBook};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,10 +90,13 @@ async fn run(
         tunnel = ?config.engine.tunnel,
         "cabled ready"
     );
+    let mut config = config;
     let daemon = match linked_phones(&config) {
-        Some(book) => Daemon::with_engine(Engine::with_links(config.engine.clone(), book), config),
+        Some((book, can_link)) => {
+            config.engine.linking &= can_link;
+            Daemon::with_engine(Engine::with_links(config.engine.clone(), book), config)
+        }
         None => {
-            let mut config = config;
             config.engine.linking = false;
             Daemon::new(config)
         }
@@ -105,20 +108,22 @@ async fn run(
     Ok(())
 }
 
-/// The store of linked phones, unless linking is off or the store cannot be opened (then
-/// QR sessions still work, without offering links).
-fn linked_phones(config: &DaemonConfig) -> Option<Arc<dyn LinkBook>> {
+/// The store of linked phones and whether phones may be offered to link, unless linking is
+/// off. A store that cannot be opened stays in place as a `BrokenBook`: `devices.*` and
+/// `daemon.status` report its error (a damaged store must not look empty), QR sessions still
+/// work, and no link is offered that could not be stored.
+fn linked_phones(config: &DaemonConfig) -> Option<(Arc<dyn LinkBook>, bool)> {
     if !config.engine.linking {
         return None;
     }
     match cable_store::LinkStore::open_default() {
         Ok(store) => {
             tracing::info!(store = %store.path().display(), "linked phones enabled");
-            Some(Arc::new(StoreBook::new(store)))
+            Some((Arc::new(StoreBook::new(store)), true))
         }
         Err(e) => {
             tracing::warn!(error = %e, "linked phones unavailable; QR sessions only");
-            None
+            Some((Arc::new(BrokenBook::new(e)), false))
         }
     }
 }

@@ -4,6 +4,7 @@
 //! once (lower layers keep theirs as `source()` and do not repeat them), and it is `Clone`,
 //! so one failure can be handed to every waiter of a session.
 
+use crate::engine::links::LinkBookError;
 use cable_ble::scan::ScanError;
 use cable_ctap::CtapStatus;
 use cable_tunnel::client::ConnectError;
@@ -46,6 +47,9 @@ pub enum SessionError {
     /// A bug or a crashed task, not something the person or the phone did.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The linked phones could not be read (only an explicit `device` route needs them).
+    #[error("the linked phones cannot be read: {0}")]
+    DeviceStore(LinkBookError),
 }
 
 impl From<ScanError> for SessionError {
@@ -95,6 +99,7 @@ impl SessionError {
             Self::BadResponse(_) => "bad_response",
             Self::Finished => "session_finished",
             Self::Internal(_) => "internal_error",
+            Self::DeviceStore(_) => "device_store_error",
         }
     }
 

@@ -3,6 +3,8 @@
 
 use cable_keys::{LinkSecret, PublicKey};
 use cable_tunnel::LinkingInfo;
+use std::error::Error;
+use std::sync::Arc;
 
 /// One phone that said "remember this computer".
 #[derive(Clone)]
@@ -27,20 +29,52 @@ impl std::fmt::Debug for StoredLink {
     }
 }
 
-/// Where links live. Errors are person-facing strings (the store explains itself).
+/// Why a link book could not do what was asked. The store's own words are kept: they name
+/// the file, what broke and what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LinkBookError {
+    /// The store failed (damaged, unreadable, busy, its key missing, …).
+    #[error(transparent)]
+    Store(Arc<dyn Error + Send + Sync>),
+    /// An earlier failure in this process left the book unusable.
+    #[error(
+        "the linked-phone store is unavailable after an earlier failure in this program; \
+         restart it"
+    )]
+    Unavailable,
+    /// Linking data a phone sent cannot be stored.
+    #[error("the phone's linking data cannot be used: {0}")]
+    BadLink(Arc<dyn Error + Send + Sync>),
+}
+
+impl LinkBookError {
+    pub fn store(e: impl Error + Send + Sync + 'static) -> Self {
+        Self::Store(Arc::new(e))
+    }
+
+    pub fn bad_link(e: impl Error + Send + Sync + 'static) -> Self {
+        Self::BadLink(Arc::new(e))
+    }
+}
+
+/// Where links live.
 pub trait LinkBook: Send + Sync + 'static {
-    fn links(&self) -> Result<Vec<StoredLink>, String>;
+    fn links(&self) -> Result<Vec<StoredLink>, LinkBookError>;
     /// Saves verified linking data from a QR session; returns the device ID. A phone that
     /// links again replaces its old entry.
-    fn save(&self, info: &LinkingInfo, tunnel_domain_id: u16) -> Result<String, String>;
+    fn save(&self, info: &LinkingInfo, tunnel_domain_id: u16) -> Result<String, LinkBookError>;
     /// Records that the link was used now.
     fn touch(&self, id: &str);
-    /// Forgets a link; true if it existed.
-    fn forget(&self, id: &str) -> bool;
+    /// Forgets a link; `Ok(true)` if it existed.
+    fn forget(&self, id: &str) -> Result<bool, LinkBookError>;
     /// What lists show (no secrets), most recently used first.
-    fn summaries(&self) -> Result<Vec<LinkSummary>, String>;
-    /// Renames a link; false if there is none with this ID.
-    fn rename(&self, id: &str, name: &str) -> Result<bool, String>;
+    fn summaries(&self) -> Result<Vec<LinkSummary>, LinkBookError>;
+    /// Renames a link; `Ok(false)` if there is none with this ID.
+    fn rename(&self, id: &str, name: &str) -> Result<bool, LinkBookError>;
+    /// Where the links are kept, for status reports (`None`: in memory).
+    fn location(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A linked phone as lists show it.
@@ -73,12 +107,12 @@ pub enum Route {
 pub struct MemoryLinkBook(std::sync::Mutex<Vec<StoredLink>>);
 
 impl LinkBook for MemoryLinkBook {
-    fn links(&self) -> Result<Vec<StoredLink>, String> {
+    fn links(&self) -> Result<Vec<StoredLink>, LinkBookError> {
         Ok(self.0.lock().map(|l| l.clone()).unwrap_or_default())
     }
 
-    fn save(&self, info: &LinkingInfo, tunnel_domain_id: u16) -> Result<String, String> {
-        let phone_public_key = info.phone_public().map_err(|e| e.to_string())?;
+    fn save(&self, info: &LinkingInfo, tunnel_domain_id: u16) -> Result<String, LinkBookError> {
+        let phone_public_key = info.phone_public().map_err(LinkBookError::bad_link)?;
         let id = hex::encode(&phone_public_key.compressed()[1..9]);
         let link = StoredLink {
             id: id.clone(),
@@ -89,10 +123,7 @@ impl LinkBook for MemoryLinkBook {
             phone_public_key,
             tunnel_domain_id,
         };
-        let mut links = self
-            .0
-            .lock()
-            .map_err(|_| "link book poisoned".to_string())?;
+        let mut links = self.0.lock().map_err(|_| LinkBookError::Unavailable)?;
         links.retain(|l| l.id != id);
         links.push(link);
         Ok(id)
@@ -100,7 +131,7 @@ impl LinkBook for MemoryLinkBook {
 
     fn touch(&self, _id: &str) {}
 
-    fn summaries(&self) -> Result<Vec<LinkSummary>, String> {
+    fn summaries(&self) -> Result<Vec<LinkSummary>, LinkBookError> {
         Ok(self
             .links()?
             .into_iter()
@@ -114,11 +145,8 @@ impl LinkBook for MemoryLinkBook {
             .collect())
     }
 
-    fn rename(&self, id: &str, name: &str) -> Result<bool, String> {
-        let mut links = self
-            .0
-            .lock()
-            .map_err(|_| "link book poisoned".to_string())?;
+    fn rename(&self, id: &str, name: &str) -> Result<bool, LinkBookError> {
+        let mut links = self.0.lock().map_err(|_| LinkBookError::Unavailable)?;
         Ok(links
             .iter_mut()
             .find(|l| l.id == id)
@@ -126,12 +154,10 @@ impl LinkBook for MemoryLinkBook {
             .is_some())
     }
 
-    fn forget(&self, id: &str) -> bool {
-        let Ok(mut links) = self.0.lock() else {
-            return false;
-        };
+    fn forget(&self, id: &str) -> Result<bool, LinkBookError> {
+        let mut links = self.0.lock().map_err(|_| LinkBookError::Unavailable)?;
         let before = links.len();
         links.retain(|l| l.id != id);
-        links.len() != before
+        Ok(links.len() != before)
     }
 }

@@ -15,7 +15,7 @@ mod webauthn;
 pub use config::{EngineConfig, RadioConfig, Timeouts, TunnelConfig};
 pub use error::{Phase, SessionError};
 pub use events::{EventKind, EventSink, SessionEvent};
-pub use links::{LinkBook, LinkSummary, MemoryLinkBook, Route, StoredLink};
+pub use links::{LinkBook, LinkBookError, LinkSummary, MemoryLinkBook, Route, StoredLink};
 pub use raw::RawSession;
 pub use webauthn::WebAuthnRequest;
 

@@ -76,7 +76,7 @@ pub(crate) async fn establish(
 fn candidates(ctx: &Ctx, route: &Route) -> Result<Vec<StoredLink>, SessionError> {
     let all = || match &ctx.book {
         None => Ok(Vec::new()),
-        Some(book) => book.links().map_err(SessionError::InvalidRequest),
+        Some(book) => book.links().map_err(SessionError::DeviceStore),
     };
     match route {
         Route::QrOnly => Ok(Vec::new()),
@@ -129,7 +129,11 @@ fn link_failed(ctx: &Ctx, device: &str, error: &SessionError) {
         return;
     }
     let gone = error.is_link_gone();
-    let forgotten = gone && ctx.book.as_ref().is_some_and(|b| b.forget(device));
+    let forgotten = gone
+        && ctx
+            .book
+            .as_ref()
+            .is_some_and(|b| b.forget(device).unwrap_or(false));
     ctx.events.emit(EventKind::LinkFailed {
         device: device.to_string(),
         code: error.code().to_string(),

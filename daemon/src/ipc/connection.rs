@@ -2,14 +2,19 @@
 //! a long `webauthn.create` does not block `session.cancel`, and writes responses and
 //! notifications in order through one writer. When the client goes away, or sends a line over
 //! the limit, its sessions are cancelled (the phones are told) and the connection closes.
+//!
+//! Two bounds, so that a cancel never waits behind the calls it cancels: at most
+//! `max_requests_per_client` requests run at once (beyond that a request is answered
+//! `too_many_requests` at once; `session.cancel` and `daemon.status` are always served), and
+//! at most twice that many answers wait to be written (a client that does not read its
+//! answers is not read from: back-pressure, not buffering).
 
-use crate::ipc::error::RpcError;
+use crate::ipc::error::{codes, RpcError};
 use crate::ipc::lines::{LineError, LineReader};
 use crate::ipc::methods;
 use crate::ipc::server::{ClientPlace, Daemon};
 use crate::ipc::sessions::ClientId;
-use crate::ipc::wire;
-use serde_json::Value;
+use crate::ipc::wire::{self, Id};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -26,7 +31,7 @@ const DRAIN: Duration = Duration::from_secs(5);
 type Queued = (String, Option<OwnedSemaphorePermit>);
 
 /// Lines queued for the client. The channel is unbounded but what goes in is bounded: each
-/// answer holds one of the connection's request permits until it is written (so a client that
+/// answer holds one of the connection's output permits until it is written (so a client that
 /// sends without reading is no longer read from), and notifications are bounded by the
 /// session limit times a session's events.
 #[derive(Clone)]
@@ -53,6 +58,24 @@ pub struct Client {
     pub out: Outbox,
 }
 
+impl Client {
+    /// A client without a socket, for tests of the methods: what it is sent arrives on the
+    /// returned receiver.
+    #[cfg(test)]
+    pub(crate) fn detached(
+        id: ClientId,
+        cancel: CancellationToken,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Queued>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let client = Self {
+            id,
+            cancel,
+            out: Outbox(tx),
+        };
+        (Arc::new(client), rx)
+    }
+}
+
 pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, place: ClientPlace) {
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -64,7 +87,10 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, place: ClientPlace) 
     let mut writer = tokio::spawn(write_lines(write, rx, client.cancel.clone()));
     let limits = daemon.config.limits;
     let mut lines = LineReader::new(BufReader::new(read), limits.max_line_bytes);
-    let permits = Arc::new(Semaphore::new(limits.max_requests_per_client));
+    let max_running = limits.max_requests_per_client;
+    let running = Arc::new(Semaphore::new(max_running));
+    // Room for every running request's answer and as many more (errors, cancels, status).
+    let unwritten = Arc::new(Semaphore::new(max_running.saturating_mul(2)));
     let mut requests = JoinSet::new();
 
     loop {
@@ -85,7 +111,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, place: ClientPlace) 
                 );
                 client
                     .out
-                    .send(wire::failure(&Value::Null, &RpcError::line_too_long(max)));
+                    .send(wire::failure(&Id::null(), &RpcError::line_too_long(max)));
                 break;
             }
             Err(LineError::Io(e)) => {
@@ -93,12 +119,12 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, place: ClientPlace) 
                 break;
             }
         };
-        // Every line holds a permit until its answer is written. A client with too many
-        // answers pending (or unread) is not read further: back-pressure, not buffering.
+        // Every line holds an output permit until its answer is written. A client with too
+        // many answers unread is not read further: back-pressure, not buffering.
         let permit = tokio::select! {
             biased;
             _ = client.cancel.cancelled() => break,
-            permit = permits.clone().acquire_owned() => permit,
+            permit = unwritten.clone().acquire_owned() => permit,
         };
         let Ok(permit) = permit else { break };
         let request = match wire::parse_line(&line) {
@@ -114,8 +140,28 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, place: ClientPlace) 
                 continue;
             }
         };
+        // Control methods never wait for a phone and always run; the others run while the
+        // connection has room, and are refused at once (not queued) when it has none.
+        let slot = if methods::is_control(&request.method) {
+            None
+        } else {
+            match running.clone().try_acquire_owned() {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    tracing::debug!(client = client.id, method = %request.method, "too many requests");
+                    if let Some(id) = request.id {
+                        let error = too_many_requests(max_running);
+                        client.out.answer(wire::failure(&id, &error), permit);
+                    }
+                    continue;
+                }
+            }
+        };
         let (daemon, client) = (daemon.clone(), client.clone());
-        requests.spawn(async move { handle(&daemon, &client, request, permit).await });
+        requests.spawn(async move {
+            handle(&daemon, &client, request, permit).await;
+            drop(slot);
+        });
     }
 
     // Disconnected (or refused further input): cancel this client's sessions; the handlers
@@ -131,6 +177,17 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, place: ClientPlace) 
     drop(place);
 }
 
+fn too_many_requests(max: usize) -> RpcError {
+    RpcError::server(
+        codes::TOO_MANY_REQUESTS,
+        format!(
+            "this connection already has {max} requests in progress (max_requests_per_client); \
+             wait for an answer before sending more (session.cancel and daemon.status are \
+             always served)"
+        ),
+    )
+}
+
 async fn handle(
     daemon: &Arc<Daemon>,
     client: &Arc<Client>,
@@ -142,7 +199,9 @@ async fn handle(
     let answer = methods::call(daemon, client, &method, id.as_ref(), params).await;
     let Some(id) = id else { return };
     match answer {
-        Ok(methods::Answer::Value(result)) => client.out.answer(wire::success(&id, result), permit),
+        Ok(methods::Answer::Result(result)) => {
+            client.out.answer(wire::success(&id, &result), permit)
+        }
         Ok(methods::Answer::Sent) => {}
         Err(error) => {
             tracing::debug!(client = client.id, %method, code = %error.code, "request failed");

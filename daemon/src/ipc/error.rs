@@ -3,7 +3,7 @@
 //! the person at the keyboard.
 
 use crate::engine::SessionError;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 /// JSON-RPC 2.0 numeric codes.
 pub mod rpc {
@@ -27,6 +27,7 @@ pub mod codes {
     pub const TOO_MANY_CLIENTS: &str = "too_many_clients";
     pub const TOO_MANY_SESSIONS: &str = "too_many_sessions";
     pub const TOO_MANY_CLIENT_SESSIONS: &str = "too_many_client_sessions";
+    pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
     pub const SESSION_NOT_FOUND: &str = "session_not_found";
     pub const UNKNOWN_DEVICE: &str = "unknown_device";
     pub const DEVICE_NOT_FOUND: &str = "device_not_found";
@@ -72,7 +73,7 @@ impl RpcError {
             codes::METHOD_NOT_FOUND,
             format!(
                 "there is no method {method:?}; the methods are {}",
-                crate::ipc::methods::NAMES.join(", ")
+                crate::ipc::api::NAMES.join(", ")
             ),
         )
     }
@@ -126,12 +127,38 @@ impl RpcError {
     }
 
     /// The `error` member of a response.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "code": self.rpc_code,
-            "message": self.message,
-            "data": { "code": self.code },
-        })
+    pub fn to_object(&self) -> ErrorObject {
+        ErrorObject {
+            code: self.rpc_code,
+            message: self.message.clone(),
+            data: ErrorData {
+                code: self.code.clone(),
+            },
+        }
+    }
+}
+
+/// The `error` member of a response, as it is on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorObject {
+    pub code: i64,
+    pub message: String,
+    pub data: ErrorData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorData {
+    /// The stable machine code.
+    pub code: String,
+}
+
+impl From<ErrorObject> for RpcError {
+    fn from(e: ErrorObject) -> Self {
+        Self {
+            rpc_code: e.code,
+            code: e.data.code,
+            message: e.message,
+        }
     }
 }
 
@@ -149,12 +176,13 @@ impl From<&SessionError> for RpcError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn wire_form_carries_numeric_and_stable_codes() {
         let e = RpcError::invalid_params("origin is missing");
         assert_eq!(
-            e.to_json(),
+            serde_json::to_value(e.to_object()).unwrap(),
             json!({"code": -32602, "message": "origin is missing", "data": {"code": "invalid_params"}})
         );
     }

@@ -3,17 +3,18 @@
 //!
 //! Read top-down: `socket` (where and how the daemon listens) → `server` (accepting clients)
 //! → `connection` (one client: bounded lines in, ordered lines out) → `wire` (JSON-RPC
-//! framing) → `methods` (what each method does) with `params`, `sessions` (limits and
-//! ownership) and `error` (numeric + stable codes). `config` reads `cabled.toml`; `client` is
+//! framing) → `methods` (what each method does) with `api` (every method's params and
+//! result types, shared with the client), `sessions` (limits and ownership) and `error`
+//! (numeric + stable codes). `config` reads `cabled.toml`; `client` is
 //! the other end, for `cablectl` and tests.
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod connection;
 pub mod error;
 pub mod lines;
 pub mod methods;
-pub mod params;
 pub mod server;
 pub mod sessions;
 pub mod socket;

@@ -7,12 +7,11 @@ use crate::ipc::connection;
 use crate::ipc::error::{codes, RpcError};
 use crate::ipc::sessions::{ClientId, Sessions};
 use crate::ipc::socket::own_uid;
-use crate::ipc::wire;
-use serde_json::Value;
+use crate::ipc::wire::{self, Id};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -165,8 +164,31 @@ fn admit(daemon: &Arc<Daemon>, stream: UnixStream, uid: u32) {
         .spawn(connection::serve(daemon.clone(), stream, place));
 }
 
-/// Tells a refused client why, then closes.
+/// How long a refused connection is kept open for its client to read why.
+const REFUSE_LINGER: Duration = Duration::from_secs(1);
+/// What a refused client may send meanwhile; it is read and dropped, never parsed.
+const REFUSE_DRAIN_BYTES: usize = 64 * 1024;
+
+/// Tells a refused client why, then closes. A client that writes its request before reading
+/// must still see the error: closing a socket with unread input resets it, and the client's
+/// write fails (EPIPE) before it reads. So: send the error, shut down our side for writing
+/// (the client reads the line, then end of stream), and read what it sends until it closes,
+/// for a moment at most.
 async fn refuse(mut stream: UnixStream, error: RpcError) {
-    let line = wire::failure(&Value::Null, &error) + "\n";
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(line.as_bytes())).await;
+    let line = wire::failure(&Id::null(), &error) + "\n";
+    let linger = async {
+        if stream.write_all(line.as_bytes()).await.is_err() {
+            return;
+        }
+        let _ = stream.shutdown().await;
+        let mut buf = [0u8; 4096];
+        let mut drained = 0;
+        while drained < REFUSE_DRAIN_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFUSE_LINGER, linger).await;
 }

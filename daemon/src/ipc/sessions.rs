@@ -27,6 +27,9 @@ struct Entry {
     cancel: CancellationToken,
     /// Raw sessions only: the relay task's inbox.
     ctap: Option<mpsc::Sender<CtapCall>>,
+    /// The session's one operation is done; it may linger for the phone's linking data, but
+    /// for its caller it is gone (`session_not_found`).
+    finished: bool,
 }
 
 #[derive(Default)]
@@ -109,6 +112,7 @@ impl Sessions {
                 kind,
                 cancel,
                 ctap: None,
+                finished: false,
             },
         );
         *table.per_client.entry(owner).or_insert(0) += 1;
@@ -137,10 +141,18 @@ impl Sessions {
         }
     }
 
-    /// Cancels `owner`'s session `id`. Sessions of other connections are invisible.
+    /// Marks session `id` finished for its caller (it still holds its place until it ends).
+    pub fn finish(&self, id: &str) {
+        if let Some(entry) = self.table().entries.get_mut(id) {
+            entry.finished = true;
+        }
+    }
+
+    /// Cancels `owner`'s session `id`. Sessions of other connections, and finished ones, are
+    /// invisible.
     pub fn cancel(&self, owner: ClientId, id: &str) -> Result<(), RpcError> {
         match self.table().entries.get(id) {
-            Some(entry) if entry.owner == owner => {
+            Some(entry) if entry.owner == owner && !entry.finished => {
                 entry.cancel.cancel();
                 Ok(())
             }
@@ -230,5 +242,16 @@ mod tests {
         let (tx, _rx) = mpsc::channel(1);
         s.attach_relay(&slot.id, tx);
         assert!(s.relay(1, &slot.id).is_ok());
+    }
+
+    #[test]
+    fn a_finished_session_cannot_be_cancelled() {
+        let s = Sessions::new(10, 10);
+        let token = CancellationToken::new();
+        let slot = s.open(1, Kind::Raw, token.clone()).unwrap();
+        s.finish(&slot.id);
+        assert_eq!(s.cancel(1, &slot.id).unwrap_err().code, "session_not_found");
+        assert!(!token.is_cancelled());
+        assert_eq!(s.count(), 1, "it holds its place until it ends");
     }
 }

@@ -1,0 +1,82 @@
+//! The IPC contract as types: one params type and one result type per method, tied to the
+//! method's name by [`Method`]. The daemon's dispatch (`methods`) decodes with them and
+//! `Client::call::<M>` encodes with them, so the two ends cannot drift apart; docs/ipc.md's
+//! examples are checked against them by a test.
+
+mod decode;
+mod devices;
+mod event;
+mod sessions;
+mod status;
+
+pub use decode::{decode_params, Base64Url};
+pub use devices::{
+    Device, Devices, DevicesForget, DevicesList, DevicesRename, ForgetParams, Forgotten, IdParams,
+    RenameParams, Renamed,
+};
+pub use event::{SessionEventNotice, SessionEventParams};
+pub use sessions::{
+    Cancelled, CtapResponse, CtapSend, CtapSendParams, HybridStart, HybridStartParams,
+    RequestTypeName, SessionCancel, SessionParams, Started, WebAuthnCreate, WebAuthnGet,
+    WebAuthnParams,
+};
+pub use status::{BluetoothStatus, DaemonStatus, RadioStatus, SessionCounts, Status, StoreStatus};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// One method: its wire name, what it takes and what it answers.
+pub trait Method {
+    const NAME: &'static str;
+    type Params: Serialize + DeserializeOwned + Send + 'static;
+    type Result: Serialize + DeserializeOwned + Send + 'static;
+}
+
+/// One notification the daemon sends.
+pub trait NotificationMethod {
+    const NAME: &'static str;
+    type Params: Serialize + DeserializeOwned + Send + 'static;
+}
+
+/// Params of methods that take none (`{}` or absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Every method, in the order the docs list them (for `method_not_found`).
+pub const NAMES: [&str; 9] = [
+    WebAuthnCreate::NAME,
+    WebAuthnGet::NAME,
+    HybridStart::NAME,
+    CtapSend::NAME,
+    SessionCancel::NAME,
+    DevicesList::NAME,
+    DevicesRename::NAME,
+    DevicesForget::NAME,
+    DaemonStatus::NAME,
+];
+
+/// The methods and notifications that exist, for code that meets a name at run time (the
+/// docs test): `visit` is called with the matching type.
+pub trait Visitor {
+    type Output;
+    fn method<M: Method>(self) -> Self::Output;
+    fn notification<N: NotificationMethod>(self) -> Self::Output;
+}
+
+/// Calls `visitor` with the method or notification named `name`; `None` if there is none.
+pub fn visit<V: Visitor>(name: &str, visitor: V) -> Option<V::Output> {
+    Some(match name {
+        WebAuthnCreate::NAME => visitor.method::<WebAuthnCreate>(),
+        WebAuthnGet::NAME => visitor.method::<WebAuthnGet>(),
+        HybridStart::NAME => visitor.method::<HybridStart>(),
+        CtapSend::NAME => visitor.method::<CtapSend>(),
+        SessionCancel::NAME => visitor.method::<SessionCancel>(),
+        DevicesList::NAME => visitor.method::<DevicesList>(),
+        DevicesRename::NAME => visitor.method::<DevicesRename>(),
+        DevicesForget::NAME => visitor.method::<DevicesForget>(),
+        DaemonStatus::NAME => visitor.method::<DaemonStatus>(),
+        SessionEventNotice::NAME => visitor.notification::<SessionEventNotice>(),
+        _ => return None,
+    })
+}
