@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 pub fn run(args: ScanArgs) -> anyhow::Result<()> {
     let key = eid_key(&args)?;
-    let radio = RadioConfig::parse(&args.radio).map_err(anyhow::Error::msg)?;
+    let radio = RadioConfig::parse(&args.radio)?;
     crate::commands::runtime()?.block_on(async move {
         let mut handle = start(&radio).await?;
         if !args.json {

@@ -71,7 +71,7 @@ pub fn sign_in(args: SignInArgs) -> anyhow::Result<()> {
 
 pub fn engine_config(flags: &SessionFlags) -> anyhow::Result<EngineConfig> {
     let mut config = EngineConfig {
-        radio: RadioConfig::parse(&flags.radio).map_err(anyhow::Error::msg)?,
+        radio: RadioConfig::parse(&flags.radio)?,
         ..EngineConfig::default()
     };
     if let Some(url) = &flags.tunnel_url {

@@ -65,8 +65,8 @@ pub enum PhoneError {
     },
     #[error("the session did not finish within {} s", .0.as_secs_f32())]
     TotalTimeout(Duration),
-    #[error("the tunnel connection failed: {0}")]
-    Tunnel(String),
+    #[error("{0}")]
+    Tunnel(cable_tunnel::client::ConnectError),
 
     // --- the desktop's messages ---
     #[error("the handshake with the desktop failed: {0}")]

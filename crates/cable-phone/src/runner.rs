@@ -299,7 +299,7 @@ impl<'a> Session<'a> {
         let socket = self.socket.as_mut().ok_or(PhoneError::SessionEnded)?;
         match tokio::time::timeout(limit, socket.recv()).await {
             Ok(Ok(message)) => Ok(message),
-            Ok(Err(e)) => Err(PhoneError::Tunnel(e.to_string())),
+            Ok(Err(e)) => Err(PhoneError::Tunnel(e)),
             Err(_) if awaiting_handshake => {
                 Err(PhoneError::DesktopNeverConnected { waited: limit })
             }
@@ -329,10 +329,7 @@ impl<'a> Session<'a> {
             match out {
                 Outgoing::Send(bytes) => {
                     let socket = self.socket.as_mut().ok_or(PhoneError::SessionEnded)?;
-                    socket
-                        .send(&bytes)
-                        .await
-                        .map_err(|e| PhoneError::Tunnel(e.to_string()))?;
+                    socket.send(&bytes).await.map_err(PhoneError::Tunnel)?;
                 }
                 Outgoing::Close => {
                     if matches!(self.channel.end(), Some(SessionEnd::Vanished { .. })) {

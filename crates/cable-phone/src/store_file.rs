@@ -63,7 +63,7 @@ pub fn load_state(path: &Path) -> Result<PhoneState> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PhoneState::default()),
         Err(e) => return Err(store_error(path, format!("cannot read it: {e}"))),
     };
-    parse_state(&text).map_err(|cause| store_error(path, cause))
+    parse_state(&text).map_err(|cause| store_error(path, cause.to_string()))
 }
 
 /// Writes `state` to `path` atomically with owner-only permissions.
@@ -90,17 +90,41 @@ pub fn encode_state(state: &PhoneState) -> Zeroizing<String> {
     Zeroizing::new(serde_json::to_string_pretty(&file).unwrap_or_default())
 }
 
+/// Why a state file's text cannot be used: what is wrong with it, in words for the person
+/// who owns the file.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StateFileError {
+    #[error("it is not a valid passkey file: {0}")]
+    Passkeys(cable_ctap::CtapError),
+    #[error("its linking section is not valid: {0}")]
+    LinkingJson(std::sync::Arc<serde_json::Error>),
+    #[error("its linking section is not valid: {0}")]
+    Linking(LinkingProblem),
+}
+
+/// What is wrong inside a well-formed linking section.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkingProblem {
+    #[error("the contact ID is empty")]
+    EmptyContactId,
+    #[error("the identity key is not a valid P-256 private key")]
+    BadIdentityKey,
+    #[error("link ID {0:?} is not 16 hexadecimal digits (8 bytes)")]
+    BadLinkId(String),
+    #[error("link ID {0} appears twice")]
+    DuplicateLinkId(String),
+}
+
 /// Parses the file's JSON text; the error says what is wrong with it.
-pub fn parse_state(text: &str) -> std::result::Result<PhoneState, String> {
-    let passkeys = CredentialStore::from_json(text)
-        .map_err(|e| format!("it is not a valid passkey file: {e}"))?;
-    let section: LinkingSection =
-        serde_json::from_str(text).map_err(|e| format!("its linking section is not valid: {e}"))?;
+pub fn parse_state(text: &str) -> std::result::Result<PhoneState, StateFileError> {
+    let passkeys = CredentialStore::from_json(text).map_err(StateFileError::Passkeys)?;
+    let section: LinkingSection = serde_json::from_str(text)
+        .map_err(|e| StateFileError::LinkingJson(std::sync::Arc::new(e)))?;
     let linking = section
         .linking
         .map(LinkingWire::into_state)
         .transpose()
-        .map_err(|e| format!("its linking section is not valid: {e}"))?;
+        .map_err(StateFileError::Linking)?;
     Ok(PhoneState { passkeys, linking })
 }
 
@@ -162,12 +186,12 @@ impl LinkingWire {
         }
     }
 
-    fn into_state(self) -> std::result::Result<LinkState, String> {
+    fn into_state(self) -> std::result::Result<LinkState, LinkingProblem> {
         if self.contact_id.0.is_empty() {
-            return Err("the contact ID is empty".into());
+            return Err(LinkingProblem::EmptyContactId);
         }
         let key = IdentityKey::from_bytes(self.identity_key.expose())
-            .map_err(|_| "the identity key is not a valid P-256 private key".to_string())?;
+            .map_err(|_| LinkingProblem::BadIdentityKey)?;
         let identity = LinkIdentity::new(self.root_secret, key, self.contact_id.0, self.name)
             .as_play_services(self.play_services);
         let mut state = LinkState {
@@ -176,14 +200,10 @@ impl LinkingWire {
         };
         for link in self.links {
             let mut link_id = [0u8; 8];
-            hex::decode_to_slice(&link.link_id, &mut link_id).map_err(|_| {
-                format!(
-                    "link ID {:?} is not 16 hexadecimal digits (8 bytes)",
-                    link.link_id
-                )
-            })?;
+            hex::decode_to_slice(&link.link_id, &mut link_id)
+                .map_err(|_| LinkingProblem::BadLinkId(link.link_id.clone()))?;
             if state.find(&link_id).is_some() {
-                return Err(format!("link ID {} appears twice", link.link_id));
+                return Err(LinkingProblem::DuplicateLinkId(link.link_id));
             }
             state.links.push(LinkRecord {
                 link_id,
@@ -324,7 +344,7 @@ mod tests {
             ),
             (r#"{"linking":null}"#.into(), "not a valid passkey file"),
         ] {
-            let err = parse_state(&text).unwrap_err();
+            let err = parse_state(&text).unwrap_err().to_string();
             assert!(err.contains(expected), "{err} should say {expected}");
         }
     }

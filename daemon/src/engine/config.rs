@@ -54,9 +54,18 @@ pub enum RadioConfig {
     Virtual(SocketAddr),
 }
 
+/// A radio setting that names no radio.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RadioSpecError {
+    #[error("{0:?} is not a UDP address: use udp:HOST:PORT, e.g. udp:127.0.0.1:7999")]
+    BadUdpAddress(String),
+    #[error("unknown radio {0:?}: use bluetooth, bluetooth:ADAPTER or udp:HOST:PORT")]
+    Unknown(String),
+}
+
 impl RadioConfig {
     /// Parses `bluetooth`, `bluetooth:hci1` or `udp:HOST:PORT`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, RadioSpecError> {
         if text == "bluetooth" || text == "ble" {
             return Ok(Self::Bluetooth { adapter: None });
         }
@@ -66,13 +75,12 @@ impl RadioConfig {
             });
         }
         if let Some(addr) = text.strip_prefix("udp:") {
-            return addr.parse().map(Self::Virtual).map_err(|_| {
-                format!("{addr:?} is not a UDP address: use udp:HOST:PORT, e.g. udp:127.0.0.1:7999")
-            });
+            return addr
+                .parse()
+                .map(Self::Virtual)
+                .map_err(|_| RadioSpecError::BadUdpAddress(addr.to_string()));
         }
-        Err(format!(
-            "unknown radio {text:?}: use bluetooth, bluetooth:ADAPTER or udp:HOST:PORT"
-        ))
+        Err(RadioSpecError::Unknown(text.to_string()))
     }
 
     pub fn describe(&self) -> String {

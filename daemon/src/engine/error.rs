@@ -39,9 +39,9 @@ pub enum SessionError {
     #[error("the session was cancelled")]
     Cancelled,
     #[error("invalid request: {0}")]
-    InvalidRequest(String),
+    InvalidRequest(RequestProblem),
     #[error("the phone's answer could not be used: {0}")]
-    BadResponse(String),
+    BadResponse(ResponseProblem),
     #[error("the session has already finished")]
     Finished,
     /// A bug or a crashed task, not something the person or the phone did.
@@ -50,6 +50,34 @@ pub enum SessionError {
     /// The linked phones could not be read (only an explicit `device` route needs them).
     #[error("the linked phones cannot be read: {0}")]
     DeviceStore(LinkBookError),
+}
+
+/// What is wrong with a caller's request. Each cause is kept typed; its text is shown once.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RequestProblem {
+    /// The WebAuthn options are not valid JSON of the right shape.
+    #[error("{0}")]
+    Options(Arc<serde_json::Error>),
+    /// The options, origin or RP ID break a WebAuthn rule.
+    #[error("{0}")]
+    WebAuthn(cable_ctap::CtapError),
+    #[error("no linked phone has ID {0}: see `cablectl devices list`")]
+    UnknownDevice(String),
+    #[error("{0} matches several linked phones: give more of the ID")]
+    AmbiguousDevice(String),
+    #[error("no way to reach a phone")]
+    NoRoute,
+}
+
+/// Why the phone's answer could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ResponseProblem {
+    #[error("the phone's getInfo: {0}")]
+    GetInfo(cable_ctap::CtapError),
+    #[error("{0}")]
+    Ctap(cable_ctap::CtapError),
+    #[error("{0}")]
+    Json(Arc<serde_json::Error>),
 }
 
 impl From<ScanError> for SessionError {

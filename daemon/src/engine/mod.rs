@@ -12,8 +12,8 @@ mod raw;
 mod session;
 mod webauthn;
 
-pub use config::{EngineConfig, RadioConfig, Timeouts, TunnelConfig};
-pub use error::{Phase, SessionError};
+pub use config::{EngineConfig, RadioConfig, RadioSpecError, Timeouts, TunnelConfig};
+pub use error::{Phase, RequestProblem, ResponseProblem, SessionError};
 pub use events::{EventKind, EventSink, SessionEvent};
 pub use links::{LinkBook, LinkBookError, LinkSummary, MemoryLinkBook, Route, StoredLink};
 pub use raw::RawSession;

@@ -2,7 +2,7 @@
 //! the first path whose channel opens wins and the others are cancelled (each cancelled path
 //! that had opened a tunnel sends the phone shutdown).
 
-use crate::engine::error::SessionError;
+use crate::engine::error::{RequestProblem, SessionError};
 use crate::engine::events::EventKind;
 use crate::engine::links::{Route, StoredLink};
 use crate::engine::session::{establish_linked, establish_qr, show_qr, Ctx, Established};
@@ -68,9 +68,7 @@ pub(crate) async fn establish(
     }
     Err(qr_error
         .or(link_error)
-        .unwrap_or(SessionError::InvalidRequest(
-            "no way to reach a phone".into(),
-        )))
+        .unwrap_or(SessionError::InvalidRequest(RequestProblem::NoRoute)))
 }
 
 fn candidates(ctx: &Ctx, route: &Route) -> Result<Vec<StoredLink>, SessionError> {
@@ -93,12 +91,12 @@ fn candidates(ctx: &Ctx, route: &Route) -> Result<Vec<StoredLink>, SessionError>
                 .collect();
             match matching.len() {
                 1 => Ok(matching),
-                0 => Err(SessionError::InvalidRequest(format!(
-                    "no linked phone has ID {id}: see `cablectl devices list`"
+                0 => Err(SessionError::InvalidRequest(RequestProblem::UnknownDevice(
+                    id.clone(),
                 ))),
-                _ => Err(SessionError::InvalidRequest(format!(
-                    "{id} matches several linked phones: give more of the ID"
-                ))),
+                _ => Err(SessionError::InvalidRequest(
+                    RequestProblem::AmbiguousDevice(id.clone()),
+                )),
             }
         }
     }

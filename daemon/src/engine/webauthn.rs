@@ -1,6 +1,6 @@
 //! A whole WebAuthn ceremony over hybrid: Level 3 JSON options in, Level 3 JSON credential out.
 
-use crate::engine::error::SessionError;
+use crate::engine::error::{RequestProblem, ResponseProblem, SessionError};
 use crate::engine::links::Route;
 use crate::engine::race::establish;
 use crate::engine::session::{Ctx, Established};
@@ -29,22 +29,21 @@ enum Pending {
 impl Pending {
     /// Validates the options and builds the CTAP request before anything is shown.
     fn prepare(request: WebAuthnRequest) -> Result<Self, SessionError> {
-        let invalid = |e: String| SessionError::InvalidRequest(e);
+        let json = |e: serde_json::Error| {
+            SessionError::InvalidRequest(RequestProblem::Options(std::sync::Arc::new(e)))
+        };
+        let rule = |e| SessionError::InvalidRequest(RequestProblem::WebAuthn(e));
         match request {
             WebAuthnRequest::Create { origin, options } => {
                 let options: PublicKeyCredentialCreationOptionsJSON =
-                    serde_json::from_value(options).map_err(|e| invalid(e.to_string()))?;
-                let pending = options
-                    .to_ctap(&origin)
-                    .map_err(|e| invalid(e.to_string()))?;
+                    serde_json::from_value(options).map_err(json)?;
+                let pending = options.to_ctap(&origin).map_err(rule)?;
                 Ok(Self::Registration(Box::new(pending)))
             }
             WebAuthnRequest::Get { origin, options } => {
                 let options: PublicKeyCredentialRequestOptionsJSON =
-                    serde_json::from_value(options).map_err(|e| invalid(e.to_string()))?;
-                let pending = options
-                    .to_ctap(&origin)
-                    .map_err(|e| invalid(e.to_string()))?;
+                    serde_json::from_value(options).map_err(json)?;
+                let pending = options.to_ctap(&origin).map_err(rule)?;
                 Ok(Self::Authentication(Box::new(pending)))
             }
         }
@@ -61,12 +60,12 @@ impl Pending {
     async fn exchange(&mut self, session: &mut Established) -> Result<Value, SessionError> {
         let info = session.ctap(&[0x04]).await?;
         let info = GetInfoResponse::from_cbor(info.get(1..).unwrap_or_default())
-            .map_err(|e| SessionError::BadResponse(format!("the phone's getInfo: {e}")))?;
-        let bad = |e: cable_ctap::CtapError| SessionError::BadResponse(e.to_string());
+            .map_err(|e| SessionError::BadResponse(ResponseProblem::GetInfo(e)))?;
+        let bad = |e| SessionError::BadResponse(ResponseProblem::Ctap(e));
         let request = match self {
             Self::Registration(p) => {
                 p.adapt_to(&info)
-                    .map_err(|e| SessionError::InvalidRequest(e.to_string()))?;
+                    .map_err(|e| SessionError::InvalidRequest(RequestProblem::WebAuthn(e)))?;
                 p.command().encode()
             }
             Self::Authentication(p) => {
@@ -85,7 +84,7 @@ impl Pending {
                 serde_json::to_value(p.finish_bytes(&response).map_err(bad)?)
             }
         };
-        json.map_err(|e| SessionError::BadResponse(e.to_string()))
+        json.map_err(|e| SessionError::BadResponse(ResponseProblem::Json(std::sync::Arc::new(e))))
     }
 }
 

@@ -379,7 +379,7 @@ async fn read_loop<R: tokio::io::AsyncBufRead + Unpin>(
                 }
             }
             Err(e) => {
-                fatal = Some(ClientError::Protocol(e));
+                fatal = Some(ClientError::Protocol(e.to_string()));
                 break;
             }
         }

@@ -222,11 +222,10 @@ impl DaemonConfig {
             self.engine.tunnel = TunnelConfig::Override(url.clone());
         }
         if let Some(radio) = &overrides.radio {
-            self.engine.radio =
-                RadioConfig::parse(radio).map_err(|message| ConfigError::Invalid {
-                    setting: "radio".into(),
-                    message,
-                })?;
+            self.engine.radio = RadioConfig::parse(radio).map_err(|e| ConfigError::Invalid {
+                setting: "radio".into(),
+                message: e.to_string(),
+            })?;
         }
         Ok(())
     }

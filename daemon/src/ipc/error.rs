@@ -193,7 +193,9 @@ mod tests {
         assert_eq!(e.rpc_code, rpc::SERVER_ERROR);
         assert_eq!(e.code, "cancelled");
         assert_eq!(e.message, "the session was cancelled");
-        let e = RpcError::from(&SessionError::InvalidRequest("no challenge".into()));
+        let e = RpcError::from(&SessionError::InvalidRequest(
+            crate::engine::RequestProblem::UnknownDevice("ab12".into()),
+        ));
         assert_eq!(e.rpc_code, rpc::INVALID_PARAMS);
         assert_eq!(e.code, "invalid_request");
     }

@@ -253,12 +253,23 @@ fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error
     Value::deserialize(d).map(Some)
 }
 
+/// Why a line from the daemon is not a JSON-RPC 2.0 message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReplyError {
+    #[error("a line is not a JSON-RPC message: {0}")]
+    NotJson(std::sync::Arc<serde_json::Error>),
+    #[error("a message without \"jsonrpc\": \"2.0\"")]
+    NotVersion2,
+    #[error("a response with neither or both of result and error")]
+    ResultAndError,
+}
+
 /// Reads a line the daemon sent.
-pub fn parse_reply(line: &[u8]) -> Result<Reply, String> {
-    let message: ReplyLine = serde_json::from_slice(line)
-        .map_err(|e| format!("a line is not a JSON-RPC message: {e}"))?;
+pub fn parse_reply(line: &[u8]) -> Result<Reply, ReplyError> {
+    let message: ReplyLine =
+        serde_json::from_slice(line).map_err(|e| ReplyError::NotJson(std::sync::Arc::new(e)))?;
     if message.jsonrpc.as_deref() != Some("2.0") {
-        return Err("a message without \"jsonrpc\": \"2.0\"".into());
+        return Err(ReplyError::NotVersion2);
     }
     if let Some(method) = message.method {
         return Ok(Reply::Notification {
@@ -270,7 +281,7 @@ pub fn parse_reply(line: &[u8]) -> Result<Reply, String> {
     let outcome = match (message.result, message.error) {
         (Some(result), None) => Ok(result),
         (None, Some(error)) => Err(RpcError::from(error)),
-        _ => return Err("a response with neither or both of result and error".into()),
+        _ => return Err(ReplyError::ResultAndError),
     };
     Ok(Reply::Response { id, outcome })
 }

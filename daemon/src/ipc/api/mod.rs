@@ -43,19 +43,6 @@ pub trait NotificationMethod {
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
 
-/// Every method, in the order the docs list them (for `method_not_found`).
-pub const NAMES: [&str; 9] = [
-    WebAuthnCreate::NAME,
-    WebAuthnGet::NAME,
-    HybridStart::NAME,
-    CtapSend::NAME,
-    SessionCancel::NAME,
-    DevicesList::NAME,
-    DevicesRename::NAME,
-    DevicesForget::NAME,
-    DaemonStatus::NAME,
-];
-
 /// The methods and notifications that exist, for code that meets a name at run time (the
 /// docs test): `visit` is called with the matching type.
 pub trait Visitor {
@@ -64,19 +51,30 @@ pub trait Visitor {
     fn notification<N: NotificationMethod>(self) -> Self::Output;
 }
 
-/// Calls `visitor` with the method or notification named `name`; `None` if there is none.
-pub fn visit<V: Visitor>(name: &str, visitor: V) -> Option<V::Output> {
-    Some(match name {
-        WebAuthnCreate::NAME => visitor.method::<WebAuthnCreate>(),
-        WebAuthnGet::NAME => visitor.method::<WebAuthnGet>(),
-        HybridStart::NAME => visitor.method::<HybridStart>(),
-        CtapSend::NAME => visitor.method::<CtapSend>(),
-        SessionCancel::NAME => visitor.method::<SessionCancel>(),
-        DevicesList::NAME => visitor.method::<DevicesList>(),
-        DevicesRename::NAME => visitor.method::<DevicesRename>(),
-        DevicesForget::NAME => visitor.method::<DevicesForget>(),
-        DaemonStatus::NAME => visitor.method::<DaemonStatus>(),
-        SessionEventNotice::NAME => visitor.notification::<SessionEventNotice>(),
-        _ => return None,
-    })
+/// The one method table: every method (in the order the docs list them) and every
+/// notification. `NAMES` and `visit` are generated from it, and the daemon's dispatch is
+/// checked against `NAMES` by a test, so adding a method means adding it here.
+macro_rules! method_table {
+    (methods: $($method:ident),+; notifications: $($note:ident),+ $(,)?) => {
+        /// Every method, in the order the docs list them (for `method_not_found`).
+        pub const NAMES: &[&str] = &[$($method::NAME),+];
+
+        /// Calls `visitor` with the method or notification named `name`; `None` if there is
+        /// none.
+        pub fn visit<V: Visitor>(name: &str, visitor: V) -> Option<V::Output> {
+            $(if name == $method::NAME {
+                return Some(visitor.method::<$method>());
+            })+
+            $(if name == $note::NAME {
+                return Some(visitor.notification::<$note>());
+            })+
+            None
+        }
+    };
+}
+
+method_table! {
+    methods: WebAuthnCreate, WebAuthnGet, HybridStart, CtapSend, SessionCancel, DevicesList,
+        DevicesRename, DevicesForget, DaemonStatus;
+    notifications: SessionEventNotice,
 }
