@@ -24,6 +24,9 @@ use cable_keys::Secret;
 use cable_qr::{QrHandshake, RequestType};
 use cable_tunnel::{Crypter, Frame, Revision, Role};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "script.rs"]
+mod script;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -59,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
     let fixed = fixed();
     let mut now = Instant::now();
     let (desktop_crypter, mut phone) = crypters();
-    let Some((&first, mut script)) = data.split_first() else {
+    let Some((&first, script)) = data.split_first() else {
         return;
     };
     let ready = (first % 2 == 0).then(|| fixed.get_info.clone());
@@ -72,11 +75,7 @@ fuzz_target!(|data: &[u8]| {
     );
     let mut seen = Seen::default();
     check(&mut desktop, &mut phone, &mut seen);
-    while script.len() >= 3 {
-        let kind = script[0] % 4;
-        let len = u16::from_le_bytes([script[1], script[2]]) as usize;
-        let body = &script[3..3 + len.min(script.len() - 3)];
-        script = &script[3 + body.len()..];
+    for script::Record { kind, len, body } in script::records(script) {
         match kind {
             0 => {
                 if let Ok(wire) = phone.encrypt(body) {

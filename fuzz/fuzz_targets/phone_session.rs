@@ -20,6 +20,9 @@ use cable_hybrid::{Endpoint, Phone, PhoneConfig, PhoneEvent, Transmit};
 use cable_keys::{IdentityKey, PublicKey, Secret};
 use cable_tunnel::{Crypter, Frame, Role};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "script.rs"]
+mod script;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -63,12 +66,7 @@ fuzz_target!(|data: &[u8]| {
         fixed.ephemeral.clone(),
     );
     let mut state = State::default();
-    let mut script = data;
-    while script.len() >= 3 {
-        let kind = script[0] % 4;
-        let len = u16::from_le_bytes([script[1], script[2]]) as usize;
-        let body = &script[3..3 + len.min(script.len() - 3)];
-        script = &script[3 + body.len()..];
+    for script::Record { kind, len, body } in script::records(data) {
         match kind {
             0 => {
                 if let Ok(wire) = desktop.encrypt(body) {

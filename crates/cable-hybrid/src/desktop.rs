@@ -264,14 +264,6 @@ impl Desktop {
         }
     }
 
-    /// Uses `ephemeral` as the Noise ephemeral key (fixed transcripts, fuzzing: no key
-    /// generation per run).
-    #[doc(hidden)]
-    pub fn with_ephemeral(mut self, ephemeral: IdentityKey) -> Self {
-        self.ephemeral = ephemeral;
-        self
-    }
-
     /// A QR session whose handshake already completed with `crypter` (the fuzz targets start
     /// here, so every input reaches the post-handshake logic without paying for Noise), and
     /// with `ready`'s getInfo, whose post-handshake message was already read.

@@ -169,13 +169,6 @@ impl Phone {
         Self::new(now, keys, config, IdentityKey::generate(rng))
     }
 
-    /// [`Self::qr`]/[`Self::linked`] with a chosen ephemeral key (fixed transcripts, fuzzing).
-    #[doc(hidden)]
-    pub fn with_ephemeral(mut self, ephemeral: IdentityKey) -> Self {
-        self.ephemeral = ephemeral;
-        self
-    }
-
     /// A QR session whose handshake already completed with `crypter` (fuzz targets start
     /// here). Nothing is queued: the post-handshake message is taken as sent.
     #[doc(hidden)]

@@ -115,13 +115,7 @@ fn linking_is_ignored_when_not_offered() {
 fn linking_wait_ends_early_when_the_link_arrives_and_on_time_when_not() {
     // A QR code that offers linking, a phone that sends no update (iOS): the desktop waits
     // linking_wait after the answer, then closes cleanly.
-    let mut pair = qr_pair(8, true, false);
-    pair.advertise(advert());
-    pair.run();
-    pair.desktop
-        .send_request(pair.now, &get_assertion())
-        .unwrap();
-    pair.run();
+    let mut pair = requested(8, true, false);
     answer_requests(&mut pair, OK_ANSWER);
     let start = pair.now;
     pair.desktop.finish(pair.now);
@@ -281,13 +275,7 @@ fn a_corrupted_request_ends_the_phone_session_without_a_reply() {
 fn cancel_reaches_the_phone_as_shutdown_in_every_open_phase() {
     // Before the answer, and while the phone's person decides.
     for answer_first in [false, true] {
-        let mut pair = qr_pair(18, false, false);
-        pair.advertise(advert());
-        pair.run();
-        pair.desktop
-            .send_request(pair.now, &get_assertion())
-            .unwrap();
-        pair.run();
+        let mut pair = requested(18, false, false);
         if answer_first {
             answer_requests(&mut pair, OK_ANSWER);
         }
@@ -346,23 +334,57 @@ fn phone_shutdown_and_unexpected_frames_end_the_desktop_session() {
 
 #[test]
 fn a_second_operation_is_refused_by_the_phone_with_not_allowed() {
-    let mut pair = qr_pair(22, false, false);
-    pair.advertise(advert());
-    pair.run();
-    pair.desktop
-        .send_request(pair.now, &get_assertion())
+    // Our desktop never sends a second operation, so play one that does with the raw codecs.
+    let now = std::time::Instant::now();
+    let keys = || {
+        (
+            cable_keys::Secret::new([1; 32]),
+            cable_keys::Secret::new([2; 32]),
+        )
+    };
+    let (k1, k2) = keys();
+    let mut desktop = cable_tunnel::Crypter::new(cable_tunnel::Role::Desktop, k2, k1);
+    let (k1, k2) = keys();
+    let crypter = cable_tunnel::Crypter::new(cable_tunnel::Role::Phone, k1, k2);
+    let identity = IdentityKey::generate(&mut rng(22));
+    let mut phone = cable_hybrid::Phone::open_for_fuzzing(
+        now,
+        crypter,
+        identity.public_key(),
+        phone_config(false),
+        identity.clone(),
+    );
+    let request = desktop
+        .encrypt(&Frame::Ctap(get_assertion()).encode())
         .unwrap();
-    pair.run();
-    answer_requests(&mut pair, OK_ANSWER);
-    // A desktop that ignores the one-operation rule: encrypt a second request by hand is not
-    // possible from outside, so drive the phone directly with the desktop's own bytes.
-    let refused = pair
-        .phone_events
-        .iter()
-        .filter(|e| matches!(e, PhoneEvent::RequestRefused { .. }))
-        .count();
-    assert_eq!(refused, 0);
-    assert!(pair.phone.answered());
+    phone.handle_message(now, &request);
+    assert!(matches!(
+        drain(&mut phone)[..],
+        [PhoneEvent::Request { .. }]
+    ));
+    phone.respond(now, OK_ANSWER.to_vec()).unwrap();
+    let again = desktop
+        .encrypt(&Frame::Ctap(get_assertion()).encode())
+        .unwrap();
+    phone.handle_message(now, &again);
+    assert_eq!(
+        drain(&mut phone),
+        vec![PhoneEvent::RequestRefused {
+            command: cable_ctap::CommandCode::GetAssertion
+        }]
+    );
+    let answers: Vec<_> = std::iter::from_fn(|| phone.poll_transmit())
+        .map(|t| match t {
+            Transmit::Message(wire) => desktop.decrypt(&wire).unwrap(),
+            Transmit::Close => panic!("the phone waits for shutdown"),
+        })
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(
+        Frame::decode(&answers[1]).unwrap(),
+        Frame::Ctap(vec![cable_ctap::CtapStatus::NotAllowed.code()])
+    );
+    assert!(!phone.is_closed());
 }
 
 #[test]

@@ -80,6 +80,19 @@ pub fn qr_pair_with(
     Pair::new(now, desktop, phone)
 }
 
+/// A QR session whose channel is open and whose desktop has sent a getAssertion the phone
+/// now holds.
+pub fn requested(seed: u64, offer_linking: bool, sends_update: bool) -> Pair<Phone> {
+    let mut pair = qr_pair(seed, offer_linking, sends_update);
+    pair.advertise(advert());
+    pair.run();
+    pair.desktop
+        .send_request(pair.now, &get_assertion())
+        .unwrap();
+    pair.run();
+    pair
+}
+
 /// A linked session: the desktop holds a link to the phone's `identity`.
 pub fn linked_pair(seed: u64, identity: &IdentityKey, link_secret: [u8; 32]) -> Pair<Phone> {
     let now = Instant::now();
