@@ -67,6 +67,16 @@ pub struct PhoneChannel {
     linking_sent: Option<[u8; 8]>,
     /// What [`Endpoint::poll_transmit`] hands out, when driven as an [`Endpoint`].
     outbox: std::collections::VecDeque<Transmit>,
+    /// How long to advertise for the desktop's handshake, and to wait for its next message.
+    waits: Option<Waits>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Waits {
+    /// When advertising began: the handshake wait counts from here.
+    since: Instant,
+    handshake: std::time::Duration,
+    idle: std::time::Duration,
 }
 
 impl std::fmt::Debug for PhoneChannel {
@@ -133,7 +143,51 @@ impl PhoneChannel {
             store_changed: false,
             linking_sent: None,
             outbox: std::collections::VecDeque::new(),
+            waits: None,
         }
+    }
+
+    /// Bounds the session's waits: the desktop's handshake must come within `handshake` of
+    /// `now` (advertising starts), and each of its later messages within `idle` of the
+    /// previous exchange. The limits are deadlines of the state machine; the driver sleeps
+    /// until [`Self::poll_timeout`] and then calls [`Self::handle_timeout`].
+    pub fn with_waits(
+        mut self,
+        now: Instant,
+        handshake: std::time::Duration,
+        idle: std::time::Duration,
+    ) -> Self {
+        self.waits = Some(Waits {
+            since: now,
+            handshake,
+            idle,
+        });
+        self
+    }
+
+    /// When [`Self::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.end.is_some() {
+            return None;
+        }
+        match &self.machine {
+            None => self.waits.map(|w| w.since + w.handshake),
+            Some(machine) => machine.poll_timeout(),
+        }
+    }
+
+    /// A deadline from [`Self::poll_timeout`] passed: the session ends with the reason
+    /// (the desktop never connected, or went silent). Early calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<Vec<Outgoing>> {
+        if self.poll_timeout().is_none_or(|at| at > now) {
+            return Ok(Vec::new());
+        }
+        let Some(machine) = self.machine.as_mut() else {
+            let waited = self.waits.map(|w| w.handshake).unwrap_or_default();
+            return Err(self.fail(PhoneError::DesktopNeverConnected { waited }));
+        };
+        machine.handle_timeout(now);
+        self.process(now)
     }
 
     /// Uses these passkeys (default: none).
@@ -244,9 +298,9 @@ impl PhoneChannel {
         let config = PhoneConfig {
             get_info: self.authenticator.get_info().to_cbor(),
             sends_update: self.profile.sends_update(),
-            // The async runner bounds its waits; the channel itself has no clock.
+            // The handshake has come (this is made on message 1); later waits are idle ones.
             handshake_wait: None,
-            idle: None,
+            idle: self.waits.map(|w| w.idle),
         };
         match &self.keys {
             HandshakeKeys::Qr {
@@ -320,7 +374,8 @@ impl PhoneChannel {
                 }
                 cable_hybrid::PhoneEvent::Closed(Ok(end)) => self.on_end(end),
                 cable_hybrid::PhoneEvent::Closed(Err(e)) => {
-                    failure = Some(self.fail(phone_error(e)));
+                    let error = self.phone_error(e);
+                    failure = Some(self.fail(error));
                 }
             }
         }
@@ -403,7 +458,8 @@ impl PhoneChannel {
         };
         if let Some(machine) = &mut self.machine {
             if let Err(e) = machine.respond(now, response) {
-                let _ = self.fail(phone_error(e));
+                let error = self.phone_error(e);
+                let _ = self.fail(error);
                 return None;
             }
         }
@@ -462,6 +518,24 @@ impl PhoneChannel {
         }
         self.events.push(PhoneEvent::Ended(end.clone()));
         self.end = Some(end);
+    }
+
+    /// The machine's failures in the software phone's words.
+    fn phone_error(&self, e: cable_hybrid::Error) -> PhoneError {
+        match e {
+            cable_hybrid::Error::Timeout { after, .. } => PhoneError::DesktopSilent {
+                waited: after,
+                during: if self.events.iter().any(|e| {
+                    matches!(e, PhoneEvent::Responded { command, .. }
+                        if command != CommandCode::GetInfo.name())
+                }) {
+                    "after the CTAP answer (no shutdown came)"
+                } else {
+                    "after the handshake (no CTAP request came)"
+                },
+            },
+            other => phone_error(other),
+        }
     }
 
     /// Ends the session because of `error`, and hands the error back.
@@ -530,6 +604,7 @@ fn phone_error(e: cable_hybrid::Error) -> PhoneError {
         E::Disconnected { .. } => PhoneError::DesktopClosed {
             during: "after the handshake, before sending a request",
         },
+        // Timeouts are named by `PhoneChannel::phone_error`, which knows the stage.
         E::Timeout { .. } | E::PeerShutdown { .. } | E::Cancelled => PhoneError::SessionEnded,
     }
 }

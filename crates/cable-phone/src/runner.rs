@@ -208,9 +208,12 @@ impl<'a> Session<'a> {
         advertiser: VirtualRadioAdvertiser,
         config: &'a SessionSettings,
     ) -> Self {
+        let Timeouts {
+            handshake, idle, ..
+        } = config.timeouts;
         Self {
             socket: Some(socket),
-            channel,
+            channel: channel.with_waits(Instant::now(), handshake, idle),
             advertiser: Some(advertiser),
             adverts_sent: 0,
             events: Vec::new(),
@@ -289,37 +292,28 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// The desktop's next message; `None` when the tunnel closed.
+    /// The desktop's next message; `None` when the tunnel closed. The channel's deadline
+    /// bounds the wait: past it, the channel says why the session ends.
     async fn next_message(&mut self) -> Result<Option<Vec<u8>>> {
-        let Timeouts {
-            handshake, idle, ..
-        } = self.config.timeouts;
-        let awaiting_handshake = self.channel.awaiting_handshake();
-        let limit = if awaiting_handshake { handshake } else { idle };
-        let socket = self.socket.as_mut().ok_or(PhoneError::SessionEnded)?;
-        match tokio::time::timeout(limit, socket.recv()).await {
-            Ok(Ok(message)) => Ok(message),
-            Ok(Err(e)) => Err(PhoneError::Tunnel(e)),
-            Err(_) if awaiting_handshake => {
-                Err(PhoneError::DesktopNeverConnected { waited: limit })
+        loop {
+            let deadline = self.channel.poll_timeout();
+            let socket = self.socket.as_mut().ok_or(PhoneError::SessionEnded)?;
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                received = socket.recv() => return received.map_err(PhoneError::Tunnel),
+                _ = sleep => {
+                    let result = self.channel.handle_timeout(Instant::now());
+                    let events = self.channel.take_events();
+                    self.record(events);
+                    // Ok: the deadline moved (an early wake-up); wait again.
+                    result?;
+                }
             }
-            Err(_) => Err(PhoneError::DesktopSilent {
-                waited: limit,
-                during: self.silent_stage(),
-            }),
-        }
-    }
-
-    fn silent_stage(&self) -> &'static str {
-        let get_info = cable_ctap::CommandCode::GetInfo.name();
-        let answered = self
-            .events
-            .iter()
-            .any(|e| matches!(e, PhoneEvent::Responded { command, .. } if command != get_info));
-        if answered {
-            "after the CTAP answer (no shutdown came)"
-        } else {
-            "after the handshake (no CTAP request came)"
         }
     }
 
