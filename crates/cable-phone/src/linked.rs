@@ -192,11 +192,11 @@ async fn session(
 ) -> Result<PhoneReport> {
     let started = Instant::now();
     let link_id = start.link_id;
+    // No link ID: with the contact ID it names the desktop's link, and logs hold no secrets.
     tracing::info!(
-        link_id = %hex::encode(link_id),
         routing_id = %hex::encode_upper(wake_up.routing_id),
         request_type = %start.request_type,
-        "phone: woken for a linked session"
+        "phone: a desktop asked for a link; woken for a linked session"
     );
     let url = connect_url(&config.tunnel, &wake_up.routing_id, &wake_up.tunnel_id)
         .map_err(PhoneError::InvalidTunnelUrl)?;

@@ -19,7 +19,9 @@ use cable_phone::{
     Stage, Timeouts, UserChoice,
 };
 use cable_qr::RequestType;
-use cable_tunnel::client::{connect as open, ClientOptions, TunnelRequest, TunnelSocket};
+use cable_tunnel::client::{
+    connect as open, ClientOptions, ConnectError, TunnelRequest, TunnelSocket,
+};
 use cable_tunnel::{Frame, TunnelBase, UpdateMessage};
 use cable_tunnel_server::{ServerHandle, ServerLimits, TunnelServer};
 use common::*;
@@ -395,17 +397,21 @@ async fn a_phone_that_vanishes_after_advertising_leaves_no_tunnel() {
         routing_id: advert.eid.routing_id,
         tunnel_id: desktop.qr.tunnel_id(),
     };
-    let mut gone = false;
-    for _ in 0..50 {
-        match open(request.clone(), &options).await {
-            Err(_) => {
-                gone = true;
-                break;
-            }
-            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
+    // The server drops the tunnel once it sees the phone's socket close, which can take a while
+    // on a loaded machine: wait for that up to `WAIT`. The server's count is polled, not
+    // `connect`, because a connect that still got in would join the tunnel and end it itself.
+    let deadline = Instant::now() + WAIT;
+    while rig.server.stats().connections_open > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the server still held the abandoned tunnel's socket after {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(gone, "the server dropped the abandoned tunnel");
+    let Err(err) = open(request, &options).await else {
+        panic!("the server let a desktop join the abandoned tunnel");
+    };
+    assert!(matches!(err, ConnectError::NotFound), "{err}");
 }
 
 #[tokio::test]

@@ -56,8 +56,8 @@ fn say(line: &str) {
 
 // ---- kill -9 during writes -------------------------------------------------------------------
 
-/// Child: upserts links `start..` forever (touching every third), printing `committed N ID` after
-/// each commit returns.
+/// Child: says `opening`, opens the store, then upserts links `start..` forever (touching every
+/// third), printing `committed N ID` after each commit returns.
 #[test]
 fn writer_child() {
     let Ok(spec) = std::env::var(WRITER_ENV) else {
@@ -65,6 +65,7 @@ fn writer_child() {
     };
     let (path, start) = spec.split_once('|').expect("PATH|START");
     let start: u64 = start.parse().expect("start number");
+    say("opening");
     let store = open(Path::new(path));
     for n in start.. {
         let id = store.upsert(&link(n), n).expect("upsert");
@@ -75,20 +76,51 @@ fn writer_child() {
     }
 }
 
+/// How long a child may take to reach a line the parent waits for. Only a hang guard: a
+/// loaded machine can take seconds to start a process and create the store.
+const CHILD_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits (up to `CHILD_WAIT`) for the child's first line starting with `prefix` and returns
+/// it; `committed` lines read on the way are recorded.
+fn wait_for_line(
+    rx: &mpsc::Receiver<String>,
+    prefix: &str,
+    committed: &mut BTreeMap<u64, String>,
+) -> String {
+    let deadline = Instant::now() + CHILD_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match rx.recv_timeout(left) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the writer printed no `{prefix}` line in {CHILD_WAIT:?}")
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the writer ended before printing `{prefix}` (see its stderr above)")
+            }
+        };
+        record(&line, committed);
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+/// Notes a `committed N ID` line.
+fn record(line: &str, committed: &mut BTreeMap<u64, String>) {
+    if let Some(rest) = line.strip_prefix("committed ") {
+        let (n, id) = rest.split_once(' ').expect("N ID");
+        committed.insert(n.parse().expect("n"), id.to_owned());
+    }
+}
+
 #[test]
 fn kill_9_during_writes_keeps_every_committed_link() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("links.db");
-    let deadline = Instant::now() + Duration::from_secs(60);
     let mut committed: BTreeMap<u64, String> = BTreeMap::new();
     let rounds = 10;
     for round in 0..rounds {
-        // Round 0 dies around the time the child creates the store; later ones at random.
-        let delay_ms = if round == 0 {
-            15 + OsRng.next_u64() % 25
-        } else {
-            20 + OsRng.next_u64() % 300
-        };
         let start = round * 1_000_000;
         let mut child = spawn_child(
             "writer_child",
@@ -96,6 +128,16 @@ fn kill_9_during_writes_keeps_every_committed_link() {
             &format!("{}|{start}", path.display()),
         );
         let rx = lines(child.stdout.take().expect("piped stdout"));
+        // Round 0 dies around the time the child creates the store; later ones at random while
+        // it writes. Each waits for the child to get there first: a process on a loaded machine
+        // can take longer to start than any fixed delay.
+        let delay_ms = if round == 0 {
+            wait_for_line(&rx, "opening", &mut committed);
+            OsRng.next_u64() % 25
+        } else {
+            wait_for_line(&rx, "committed ", &mut committed);
+            OsRng.next_u64() % 300
+        };
         thread::sleep(Duration::from_millis(delay_ms));
         child.kill().expect("SIGKILL"); // std sends SIGKILL on Unix
         let status = child.wait().expect("reaped");
@@ -104,16 +146,14 @@ fn kill_9_during_writes_keeps_every_committed_link() {
             Some(9),
             "the writer was still writing: {status:?}"
         );
-        // Everything the child printed was committed before it printed it.
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
-            if let Some(rest) = line.strip_prefix("committed ") {
-                let (n, id) = rest.split_once(' ').expect("N ID");
-                committed.insert(n.parse().expect("n"), id.to_owned());
-            }
+        // Everything the child printed was committed before it printed it. The channel ends
+        // when the dead child's pipe closes.
+        while let Ok(line) = rx.recv_timeout(CHILD_WAIT) {
+            record(&line, &mut committed);
         }
 
         eprintln!(
-            "round {round}: killed after {delay_ms} ms, {} committed so far",
+            "round {round}: killed {delay_ms} ms after it got there, {} committed so far",
             committed.len()
         );
         // The store opens after every kill, and holds every committed link, decryptable.
@@ -130,8 +170,8 @@ fn kill_9_during_writes_keeps_every_committed_link() {
         let all = store.all_links().expect("every row decrypts");
         assert!(all.len() >= committed.len());
         drop(store);
-        assert!(Instant::now() < deadline, "crash rounds took too long");
     }
+    // Every round after the first waited for a commit before the kill.
     assert!(
         committed.len() >= (rounds as usize - 1),
         "the children did write: {}",

@@ -8,8 +8,11 @@ use std::time::Duration;
 use cable_tunnel::urls::{connect_path, new_path};
 use cable_tunnel_server::{CloseReason, RejectReason, ServerLimits};
 use common::*;
+use futures_util::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Proves the server still works: a fresh tunnel relays a message.
 async fn still_serving(base: &str, tunnel_byte: u8) {
@@ -137,59 +140,104 @@ async fn pending_tunnels_are_bounded() {
     );
 }
 
+/// How long a test waits for a close the server owes it. Only a hang guard, far past every
+/// timeout these tests set, so a stalled machine cannot fail a test; a server that never
+/// closes still does.
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
+
+/// The server's close frame, waiting up to `CLOSE_WAIT` (pings and pongs skipped).
+async fn close_from_server(ws: &mut Client) -> (u16, String) {
+    loop {
+        let msg = tokio::time::timeout(CLOSE_WAIT, ws.next())
+            .await
+            .expect("the server never closed the tunnel");
+        match msg {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (frame.code.into(), frame.reason.to_string())
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected the server's close frame, got {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn idle_tunnels_are_closed_with_1001() {
+    // The keep-alive interval is a tenth of the idle timeout: only a stall of most of two
+    // seconds between two messages can idle the tunnel out mid-loop.
+    let idle = Duration::from_secs(2);
+    let keep_alive = idle / 10;
     let limits = ServerLimits {
-        idle_timeout: Duration::from_millis(300),
+        idle_timeout: idle,
         ..ServerLimits::default()
     };
     let server = start(limits).await;
     let base = server.base_url();
+    let paired = Instant::now();
     let (mut phone, mut desktop) = pair(&base, &[1; 16]).await;
     let (mut lonely, _) = open_new(&base, &[2; 16]).await;
-    // Traffic keeps a tunnel alive past one idle period.
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+    // Traffic keeps a tunnel alive well past one idle period.
+    let mut last_sent = Instant::now();
+    while paired.elapsed() < idle * 3 / 2 {
+        tokio::time::sleep(keep_alive).await;
+        last_sent = Instant::now();
         send(&mut desktop, b"k").await;
         assert_eq!(recv_binary(&mut phone).await, b"k");
     }
-    let started = tokio::time::Instant::now();
+    // Then silence closes both sides, and the tunnel nobody joined.
     for ws in [&mut phone, &mut desktop, &mut lonely] {
         assert_eq!(
-            expect_close(ws).await,
+            close_from_server(ws).await,
             (1001, "tunnel idle timeout".to_owned())
         );
     }
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // From below only: the server saw the last message after it was sent.
+    assert!(
+        last_sent.elapsed() >= idle,
+        "closed {:?} after the last message, before the idle timeout",
+        last_sent.elapsed()
+    );
     assert_eq!(server.stats().closed(CloseReason::IdleTimeout), 3);
 }
 
 #[tokio::test]
 async fn tunnel_lifetime_is_bounded_even_with_traffic() {
+    // Long enough for the three exchanges below on a stalled machine; the idle timeout stays
+    // at its default (minutes), so only the lifetime can end this tunnel.
+    let lifetime = Duration::from_secs(2);
     let limits = ServerLimits {
-        tunnel_lifetime: Duration::from_millis(500),
+        tunnel_lifetime: lifetime,
         ..ServerLimits::default()
     };
     let server = start(limits).await;
     let base = server.base_url();
+    // Before pair(): the tunnel's clock starts during it.
+    let started = Instant::now();
     let (mut phone, mut desktop) = pair(&base, &[1; 16]).await;
-    let started = tokio::time::Instant::now();
     let mut exchanged = 0;
-    loop {
+    let frame = loop {
         send(&mut desktop, b"k").await;
-        match recv(&mut phone).await {
-            tokio_tungstenite::tungstenite::Message::Binary(_) => exchanged += 1,
-            tokio_tungstenite::tungstenite::Message::Close(Some(frame)) => {
-                assert_eq!(u16::from(frame.code), 1001);
-                assert_eq!(frame.reason.as_str(), "tunnel lifetime exceeded");
-                break;
-            }
-            other => panic!("{other:?}"),
+        let msg = tokio::time::timeout(CLOSE_WAIT, phone.next())
+            .await
+            .expect("the server never ended the tunnel");
+        match msg {
+            Some(Ok(Message::Binary(_))) => exchanged += 1,
+            Some(Ok(Message::Close(Some(frame)))) => break frame,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected a relayed message or the close frame, got {other:?}"),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(exchanged >= 3);
-    assert!(started.elapsed() >= Duration::from_millis(450));
+    };
+    assert_eq!(u16::from(frame.code), 1001);
+    assert_eq!(frame.reason.as_str(), "tunnel lifetime exceeded");
+    assert!(exchanged >= 3, "only {exchanged} messages relayed");
+    assert!(
+        started.elapsed() >= lifetime,
+        "ended after {:?}, before its lifetime",
+        started.elapsed()
+    );
+    // Both sides were told (the desktop's close may be counted a moment after the phone's).
+    eventually(|| server.stats().closed(CloseReason::LifetimeExceeded) == 2).await;
 }
 
 #[tokio::test]
