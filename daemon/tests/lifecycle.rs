@@ -382,13 +382,22 @@ fn wake_ups(pid: i32) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_daemon_never_wakes_up() {
     let daemon = Cabled::start();
+    // Nothing runs while idle: no timers, no polling, no scanning. Start-up or a cancelled
+    // session's wind-down may still be finishing on a loaded machine, so look at consecutive
+    // 2 s windows: a daemon that is really idle has one with at most one wake-up soon; one
+    // that keeps waking never does.
     let quiet = |what: &str| {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let before = wake_ups(daemon.pid());
-        std::thread::sleep(std::time::Duration::from_secs(2));
-        let woke = wake_ups(daemon.pid()) - before;
-        // Nothing runs while idle: no timers, no polling, no scanning.
-        assert!(woke <= 1, "{what}: {woke} wake-ups in 2 s");
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let before = wake_ups(daemon.pid());
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let woke = wake_ups(daemon.pid()) - before;
+            if woke <= 1 {
+                return;
+            }
+            seen.push(woke);
+        }
+        panic!("{what}: never idle; wake-ups per 2 s window: {seen:?}");
     };
     quiet("after start");
 

@@ -97,7 +97,14 @@ async fn serve(
         let start = match accept(config, identity, &text) {
             Ok(start) => start,
             Err(Decision::Ignore(e)) => {
-                tracing::warn!(error = %e, "phone: wake-up ignored");
+                match &e {
+                    // Its text quotes the link ID, which stays out of logs.
+                    PhoneError::UnknownLink { .. } => tracing::warn!(
+                        "phone: wake-up ignored: a desktop asked for a link this phone never \
+                         gave out (or has forgotten)"
+                    ),
+                    _ => tracing::warn!(error = %e, "phone: wake-up ignored"),
+                }
                 notify(LinkedEvent::WakeUpIgnored {
                     code: e.code(),
                     reason: e.to_string(),
@@ -119,7 +126,8 @@ async fn serve(
         };
         match result {
             Ok(report) => {
-                tracing::info!("phone: linked session ended\n{report}");
+                // The report names the link; the caller prints it, the log does not.
+                tracing::info!("phone: linked session ended");
                 notify(LinkedEvent::SessionFinished {
                     report: Box::new(report.clone()),
                 });

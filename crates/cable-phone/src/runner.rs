@@ -409,7 +409,8 @@ impl<'a> Session<'a> {
         })?;
         if recorded {
             self.store_saved_to = Some(path.clone());
-            tracing::info!(link_id = %hex::encode(link_id), "phone: link recorded");
+            // The link ID names the link to the tunnel service: it stays out of logs.
+            tracing::info!("phone: link recorded");
         } else {
             tracing::warn!(
                 "phone: the state file's linking identity changed during the session; \
