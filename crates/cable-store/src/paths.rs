@@ -29,8 +29,9 @@ pub fn key_file_path(store: &Path) -> PathBuf {
 }
 
 /// Creates the store's folder (0700 for every folder it makes) and the store file (0600) if
-/// missing, and tightens an existing store file to 0600. Never writes file contents: SQLite
-/// would otherwise create the file with the umask's looser mode.
+/// missing. Never writes file contents, and leaves an existing file's mode alone: it is
+/// tightened only once the file proved to be a sound store ([`tighten`]), so a damaged file is
+/// left exactly as it was. (SQLite would otherwise create the file with the umask's mode.)
 pub(crate) fn prepare(store: &Path) -> Result<(), StoreError> {
     if let Some(dir) = store.parent().filter(|d| !d.as_os_str().is_empty()) {
         DirBuilder::new()
@@ -46,7 +47,7 @@ pub(crate) fn prepare(store: &Path) -> Result<(), StoreError> {
         .mode(0o600)
         .open(store)
         .map_err(|e| StoreError::io(store, e))?;
-    tighten(store)
+    Ok(())
 }
 
 /// Sets mode 0600 if the file is readable by anyone but its owner.

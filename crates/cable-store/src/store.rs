@@ -50,12 +50,16 @@ impl LinkStore {
     pub fn open_with(path: impl AsRef<Path>, key_source: KeySource) -> Result<Self, StoreError> {
         let path = path.as_ref();
         paths::prepare(path)?;
+        // The key lives next to the store as named, even when that name is a symlink; the
+        // database itself is opened at its real place.
+        let named = std::path::absolute(path).map_err(|e| StoreError::io(path, e))?;
         let path = std::fs::canonicalize(path).map_err(|e| StoreError::io(path, e))?;
         let mut conn = schema::connect(&path)?;
         schema::check_integrity(&conn, &path)?;
         schema::check_ours(&conn, &path)?;
+        paths::tighten(&path)?;
         schema::configure(&conn, &path)?;
-        let (key_source, key) = schema::load_or_initialize(&mut conn, &path, key_source)?;
+        let (key_source, key) = schema::load_or_initialize(&mut conn, &named, key_source)?;
         Ok(Self {
             conn,
             path,

@@ -295,3 +295,51 @@ fn rows_altered_by_hand_are_corrupt_not_a_panic() {
     let err = store.get(a.as_str()).unwrap_err();
     assert!(err.to_string().contains("not a P-256 point"), "{err}");
 }
+
+/// The mode is part of "left as it was": a damaged store readable by others stays so (it was
+/// not ours to judge), while a sound one is tightened to the owner alone.
+#[test]
+fn a_damaged_store_keeps_its_mode_and_a_sound_one_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    fs::write(&path, b"not a database at all, just some bytes").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    expect_corrupt(&path);
+    assert_eq!(mode(&path), 0o644);
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (sound, _) = filled_store(&elsewhere);
+    fs::set_permissions(&sound, fs::Permissions::from_mode(0o644)).unwrap();
+    LinkStore::open_with(&sound, KeySource::File).unwrap();
+    assert_eq!(mode(&sound), 0o600);
+}
+
+/// A store reached through a symlink keeps its key next to the name it was given, not next to
+/// the link's target.
+#[test]
+fn a_symlinked_store_keeps_its_key_next_to_the_link() {
+    let real = tempfile::tempdir().unwrap();
+    let named = tempfile::tempdir().unwrap();
+    let target = real.path().join("links.db");
+    let link_path = named.path().join("links.db");
+    std::os::unix::fs::symlink(&target, &link_path).unwrap();
+    fs::write(&target, b"").unwrap();
+
+    let store = LinkStore::open_with(&link_path, KeySource::File).unwrap();
+    store.upsert(&link(1), 1).unwrap();
+    drop(store);
+    assert!(
+        key_file_path(&link_path).exists(),
+        "the key is next to the link"
+    );
+    assert!(
+        !key_file_path(&target).exists(),
+        "and not next to its target"
+    );
+    // Opened again by the same name, the key is found and the link reads back.
+    let store = LinkStore::open_with(&link_path, KeySource::File).unwrap();
+    assert_eq!(store.list().unwrap().len(), 1);
+}
