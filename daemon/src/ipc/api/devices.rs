@@ -1,6 +1,6 @@
 //! The linked-phone methods: `devices.list`, `devices.rename`, `devices.forget`.
 
-use super::{Method, NoParams};
+use super::NoParams;
 use serde::{Deserialize, Serialize};
 
 /// A linked phone as `devices.list` shows it (no secrets).
@@ -22,12 +22,9 @@ pub struct Devices {
     pub devices: Vec<Device>,
 }
 
-/// `devices.list`: the linked phones, most recently used first.
-pub struct DevicesList;
-impl Method for DevicesList {
-    const NAME: &'static str = "devices.list";
-    type Params = NoParams;
-    type Result = Devices;
+method! {
+    /// `devices.list`: the linked phones, most recently used first.
+    DevicesList = "devices.list" (NoParams) -> Devices
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,12 +40,9 @@ pub struct Renamed {
     pub name: String,
 }
 
-/// `devices.rename`.
-pub struct DevicesRename;
-impl Method for DevicesRename {
-    const NAME: &'static str = "devices.rename";
-    type Params = RenameParams;
-    type Result = Renamed;
+method! {
+    /// `devices.rename`.
+    DevicesRename = "devices.rename" (RenameParams) -> Renamed
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,10 +60,7 @@ pub struct Forgotten {
     pub forgotten: bool,
 }
 
-/// `devices.forget`.
-pub struct DevicesForget;
-impl Method for DevicesForget {
-    const NAME: &'static str = "devices.forget";
-    type Params = ForgetParams;
-    type Result = Forgotten;
+method! {
+    /// `devices.forget`.
+    DevicesForget = "devices.forget" (ForgetParams) -> Forgotten
 }

@@ -3,6 +3,20 @@
 //! `Client::call::<M>` encodes with them, so the two ends cannot drift apart; docs/ipc.md's
 //! examples are checked against them by a test.
 
+/// Declares a method: `Name = "wire.name" (Params) -> Result`, a unit type implementing
+/// [`Method`].
+macro_rules! method {
+    ($(#[$doc:meta])* $name:ident = $wire:literal ($params:ty) -> $result:ty) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl $crate::ipc::api::Method for $name {
+            const NAME: &'static str = $wire;
+            type Params = $params;
+            type Result = $result;
+        }
+    };
+}
+
 mod decode;
 mod devices;
 mod event;

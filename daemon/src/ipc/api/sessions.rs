@@ -31,12 +31,9 @@ impl Method for WebAuthnCreate {
     type Result = Map<String, Value>;
 }
 
-/// `webauthn.get`: a sign-in; answers `AuthenticationResponseJSON`.
-pub struct WebAuthnGet;
-impl Method for WebAuthnGet {
-    const NAME: &'static str = "webauthn.get";
-    type Params = WebAuthnParams;
-    type Result = Map<String, Value>;
+method! {
+    /// `webauthn.get`: a sign-in; answers `AuthenticationResponseJSON`.
+    WebAuthnGet = "webauthn.get" (WebAuthnParams) -> Map<String, Value>
 }
 
 /// The request type hint of the QR code, as the wire spells it.
@@ -79,12 +76,9 @@ pub struct Started {
     pub session: String,
 }
 
-/// `hybrid.start`: a raw CTAP relay session; answers at once with its id.
-pub struct HybridStart;
-impl Method for HybridStart {
-    const NAME: &'static str = "hybrid.start";
-    type Params = HybridStartParams;
-    type Result = Started;
+method! {
+    /// `hybrid.start`: a raw CTAP relay session; answers at once with its id.
+    HybridStart = "hybrid.start" (HybridStartParams) -> Started
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,12 +95,9 @@ pub struct CtapResponse {
     pub response: Base64Url,
 }
 
-/// `ctap.send`: one CTAP2 command to the phone of a `hybrid.start` session.
-pub struct CtapSend;
-impl Method for CtapSend {
-    const NAME: &'static str = "ctap.send";
-    type Params = CtapSendParams;
-    type Result = CtapResponse;
+method! {
+    /// `ctap.send`: one CTAP2 command to the phone of a `hybrid.start` session.
+    CtapSend = "ctap.send" (CtapSendParams) -> CtapResponse
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,10 +112,7 @@ pub struct Cancelled {
     pub cancelled: bool,
 }
 
-/// `session.cancel`: cancels one of this connection's sessions.
-pub struct SessionCancel;
-impl Method for SessionCancel {
-    const NAME: &'static str = "session.cancel";
-    type Params = SessionParams;
-    type Result = Cancelled;
+method! {
+    /// `session.cancel`: cancels one of this connection's sessions.
+    SessionCancel = "session.cancel" (SessionParams) -> Cancelled
 }

@@ -1,6 +1,6 @@
 //! `daemon.status`.
 
-use super::{Method, NoParams};
+use super::NoParams;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,10 +62,7 @@ pub struct StoreStatus {
     pub message: Option<String>,
 }
 
-/// `daemon.status`: how the daemon is.
-pub struct DaemonStatus;
-impl Method for DaemonStatus {
-    const NAME: &'static str = "daemon.status";
-    type Params = NoParams;
-    type Result = Status;
+method! {
+    /// `daemon.status`: how the daemon is.
+    DaemonStatus = "daemon.status" (NoParams) -> Status
 }
