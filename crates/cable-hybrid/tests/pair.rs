@@ -112,7 +112,7 @@ fn linking_is_ignored_when_not_offered() {
 }
 
 #[test]
-fn linking_wait_ends_early_when_the_link_arrives_and_on_time_when_not() {
+fn without_linking_data_the_desktop_waits_linking_wait_then_closes_cleanly() {
     // A QR code that offers linking, a phone that sends no update (iOS): the desktop waits
     // linking_wait after the answer, then closes cleanly.
     let mut pair = requested(8, true, false);
