@@ -167,6 +167,7 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, place: ClientPlace) 
     // Disconnected (or refused further input): cancel this client's sessions; the handlers
     // answer (cancelled / shutting_down) and the phones are sent shutdown.
     client.cancel.cancel();
+    daemon.prompts.unsubscribe(client.id);
     while requests.join_next().await.is_some() {}
     let id = client.id;
     drop(client);

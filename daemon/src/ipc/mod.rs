@@ -4,7 +4,8 @@
 //! Read top-down: `socket` (where and how the daemon listens) → `server` (accepting clients)
 //! → `connection` (one client: bounded lines in, ordered lines out) → `wire` (JSON-RPC
 //! framing) → `methods` (what each method does) with `api` (every method's params and
-//! result types, shared with the client), `sessions` (limits and ownership) and `error`
+//! result types, shared with the client), `sessions` (limits and ownership), `prompts` (the agents that show
+//! sessions no connection owns) and `error`
 //! (numeric + stable codes). `config` reads `cabled.toml`; `client` is
 //! the other end, for `cablectl` and tests.
 
@@ -15,6 +16,7 @@ pub mod connection;
 pub mod error;
 pub mod lines;
 pub mod methods;
+pub mod prompts;
 pub mod server;
 pub mod sessions;
 pub mod socket;

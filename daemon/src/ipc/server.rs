@@ -5,6 +5,7 @@ use crate::engine::{Engine, SessionError};
 use crate::ipc::config::DaemonConfig;
 use crate::ipc::connection;
 use crate::ipc::error::{codes, RpcError};
+use crate::ipc::prompts::Prompts;
 use crate::ipc::sessions::{ClientId, Sessions};
 use crate::ipc::socket::own_uid;
 use crate::ipc::wire::{self, Id};
@@ -24,6 +25,8 @@ pub struct Daemon {
     pub engine: Engine,
     pub config: DaemonConfig,
     pub sessions: Arc<Sessions>,
+    /// The prompt agents, and the prompts of sessions no connection owns.
+    pub prompts: Prompts,
     /// Cancelled on SIGTERM/SIGINT; every client's and session's token descends from it.
     pub shutdown: CancellationToken,
     /// Connections and raw-session relays, awaited at shutdown.
@@ -47,6 +50,7 @@ impl Daemon {
                 config.limits.max_sessions,
                 config.limits.max_sessions_per_client,
             ),
+            prompts: Prompts::default(),
             config,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),

@@ -12,6 +12,9 @@ use tokio_util::sync::CancellationToken;
 /// One connection.
 pub type ClientId = u64;
 
+/// The owner of sessions no connection owns (the security key's): connections count from 1.
+pub const UNOWNED: ClientId = 0;
+
 /// A CTAP request for a raw session's relay task, and where its answer goes.
 pub type CtapCall = (Vec<u8>, oneshot::Sender<Result<Vec<u8>, SessionError>>);
 

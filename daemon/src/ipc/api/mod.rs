@@ -20,6 +20,7 @@ macro_rules! method {
 mod decode;
 mod devices;
 mod event;
+mod prompts;
 mod sessions;
 mod status;
 
@@ -29,6 +30,10 @@ pub use devices::{
     RenameParams, Renamed,
 };
 pub use event::{SessionEventNotice, SessionEventParams};
+pub use prompts::{
+    FrontDoor, Outcome, PickParams, Picked, PromptDevice, PromptEnded, PromptEndedNotice,
+    PromptOpened, PromptOpenedNotice, PromptsPick, PromptsSubscribe, Subscribed,
+};
 pub use sessions::{
     Cancelled, CtapResponse, CtapSend, CtapSendParams, HybridStart, HybridStartParams,
     RequestTypeName, SessionCancel, SessionParams, Started, WebAuthnCreate, WebAuthnGet,
@@ -89,6 +94,6 @@ macro_rules! method_table {
 
 method_table! {
     methods: WebAuthnCreate, WebAuthnGet, HybridStart, CtapSend, SessionCancel, DevicesList,
-        DevicesRename, DevicesForget, DaemonStatus;
-    notifications: SessionEventNotice,
+        DevicesRename, DevicesForget, DaemonStatus, PromptsSubscribe, PromptsPick;
+    notifications: SessionEventNotice, PromptOpenedNotice, PromptEndedNotice,
 }

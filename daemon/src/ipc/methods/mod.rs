@@ -3,6 +3,7 @@
 //! `session.event` notifications.
 
 mod devices;
+mod prompts;
 mod session;
 mod status;
 
@@ -25,7 +26,13 @@ pub enum Answer {
 /// Methods that never wait for a phone: they are served even when the connection has its
 /// limit of requests in progress, so a cancel is never stuck behind the calls it cancels.
 pub fn is_control(method: &str) -> bool {
-    method == api::SessionCancel::NAME || method == api::DaemonStatus::NAME
+    [
+        api::SessionCancel::NAME,
+        api::DaemonStatus::NAME,
+        api::PromptsSubscribe::NAME,
+        api::PromptsPick::NAME,
+    ]
+    .contains(&method)
 }
 
 pub async fn call(
@@ -69,6 +76,13 @@ pub async fn call(
         DaemonStatus::NAME => {
             decode::<DaemonStatus>(params)?;
             answer::<DaemonStatus>(Ok(status::status(daemon, client).await))
+        }
+        PromptsSubscribe::NAME => {
+            decode::<PromptsSubscribe>(params)?;
+            answer::<PromptsSubscribe>(Ok(prompts::subscribe(daemon, client)))
+        }
+        PromptsPick::NAME => {
+            answer::<PromptsPick>(prompts::pick(daemon, client, decode::<PromptsPick>(params)?))
         }
         _ => Err(RpcError::method_not_found(method)),
     }

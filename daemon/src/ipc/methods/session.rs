@@ -10,7 +10,7 @@ use crate::ipc::connection::{Client, Outbox};
 use crate::ipc::error::{codes, RpcError};
 use crate::ipc::methods::Answer;
 use crate::ipc::server::Daemon;
-use crate::ipc::sessions::{CtapCall, Kind, Slot};
+use crate::ipc::sessions::{CtapCall, Kind, Slot, UNOWNED};
 use crate::ipc::wire::{self, Id};
 use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex};
@@ -215,7 +215,14 @@ pub fn cancel(
     p: SessionParams,
 ) -> Result<Cancelled, RpcError> {
     daemon.require_hybrid()?;
-    daemon.sessions.cancel(client.id, &p.session)?;
+    let own = daemon.sessions.cancel(client.id, &p.session);
+    // A prompt agent may cancel the prompts it shows: the sessions no connection owns.
+    match own {
+        Err(_) if daemon.prompts.is_agent(client.id) => {
+            daemon.sessions.cancel(UNOWNED, &p.session)?
+        }
+        other => other?,
+    }
     tracing::info!(client = client.id, session = %p.session, "session cancelled by the client");
     Ok(Cancelled {
         session: p.session,
