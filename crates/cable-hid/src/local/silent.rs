@@ -23,11 +23,22 @@ use cable_ctap::PUBLIC_KEY;
 use cable_keys::cbor::{to_canonical_vec, Value};
 use sha2::{Digest, Sha256};
 
+use crate::packet::MAX_MESSAGE_LEN;
+
 /// The placeholder signature (an ECDSA signature is never all zero).
 const PLACEHOLDER_SIGNATURE: [u8; 64] = [0; 64];
 
-/// One `CTAP2_OK ‖ getAssertion response` per credential ID, in the allowList's order.
+/// The longest credential ID whose assertion still fits one CTAP-HID message: everything
+/// around the ID takes under 160 bytes. Longer IDs are not claimed (no phone makes them).
+pub(crate) const MAX_CLAIMED_ID_LEN: usize = MAX_MESSAGE_LEN - 256;
+
+/// One `CTAP2_OK ‖ getAssertion response` per credential ID, in the allowList's order; IDs
+/// over [`MAX_CLAIMED_ID_LEN`] are skipped.
 pub(crate) fn assertions(rp_id: &str, ids: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let ids: Vec<&Vec<u8>> = ids
+        .iter()
+        .filter(|id| id.len() <= MAX_CLAIMED_ID_LEN)
+        .collect();
     // authData: rpIdHash ‖ flags (no UP, no UV) ‖ signCount 0 (§6.1 authenticator data).
     let mut auth_data = Sha256::digest(rp_id.as_bytes()).to_vec();
     auth_data.extend_from_slice(&[0x00, 0, 0, 0, 0]);
@@ -38,7 +49,7 @@ pub(crate) fn assertions(rp_id: &str, ids: &[Vec<u8>]) -> Vec<Vec<u8>> {
                 (
                     Value::Integer(1.into()),
                     Value::Map(vec![
-                        (Value::Text("id".into()), Value::Bytes(id.clone())),
+                        (Value::Text("id".into()), Value::Bytes(id.to_vec())),
                         (Value::Text("type".into()), Value::Text(PUBLIC_KEY.into())),
                     ]),
                 ),
