@@ -95,7 +95,10 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), all.len());
         assert!(channels.contains(first), "the kept channel survives");
-        assert!(!channels.contains(all[1]), "the oldest other one is forgotten");
+        assert!(
+            !channels.contains(all[1]),
+            "the oldest other one is forgotten"
+        );
         assert!(channels.contains(all[MAX_CHANNELS]));
     }
 }

@@ -92,9 +92,10 @@ pub struct Device {
 impl Device {
     pub fn new(mut config: DeviceConfig) -> Self {
         config.capabilities = config.capabilities | Capabilities::NMSG;
-        config.keepalive_interval = config
-            .keepalive_interval
-            .clamp(MIN_KEEPALIVE_INTERVAL, crate::config::MAX_KEEPALIVE_INTERVAL);
+        config.keepalive_interval = config.keepalive_interval.clamp(
+            MIN_KEEPALIVE_INTERVAL,
+            crate::config::MAX_KEEPALIVE_INTERVAL,
+        );
         Device {
             channels: Channels::new(config.channel_seed),
             config,
@@ -418,6 +419,8 @@ impl Device {
     }
 
     fn send(&mut self, cid: u32, command: u8, payload: &[u8]) {
-        fragment(cid, command, payload, |report| self.reports.push_back(report));
+        fragment(cid, command, payload, |report| {
+            self.reports.push_back(report)
+        });
     }
 }

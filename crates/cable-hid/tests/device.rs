@@ -152,8 +152,10 @@ fn a_continuation_out_of_sequence_is_invalid_seq_and_frees_the_device() {
     let (mut d, now, cid) = ready();
     d.handle_report(now, &init_packet(cid, PING, 200, &[1; 57]))
         .unwrap();
-    d.handle_report(now, &cont_packet(cid, 0, &[2; 59])).unwrap();
-    d.handle_report(now, &cont_packet(cid, 2, &[3; 59])).unwrap();
+    d.handle_report(now, &cont_packet(cid, 0, &[2; 59]))
+        .unwrap();
+    d.handle_report(now, &cont_packet(cid, 2, &[3; 59]))
+        .unwrap();
     assert_eq!(drain(&mut d), vec![error_message(cid, INVALID_SEQ)]);
     assert_eq!(d.poll_timeout(), None);
     send(&mut d, now, cid, PING, b"again");
@@ -186,7 +188,10 @@ fn channel_zero_unallocated_channels_and_broadcast_requests_are_invalid_channel(
     send(&mut d, now, 0, INIT, &[0; 8]);
     assert_eq!(drain(&mut d), vec![error_message(0, INVALID_CHANNEL)]);
     send(&mut d, now, stranger, INIT, &[0; 8]);
-    assert_eq!(drain(&mut d), vec![error_message(stranger, INVALID_CHANNEL)]);
+    assert_eq!(
+        drain(&mut d),
+        vec![error_message(stranger, INVALID_CHANNEL)]
+    );
     assert!(d.poll_event().is_none());
 }
 
@@ -224,10 +229,14 @@ fn an_interleaved_continuation_from_another_channel_is_busy_and_does_not_corrupt
     d.handle_report(now, &ours[0]).unwrap();
     d.handle_report(now, &cont_packet(b, 0, &[0xEE; 59]))
         .unwrap();
-    d.handle_report(now, &init_packet(b, PING, 1, &[1])).unwrap();
+    d.handle_report(now, &init_packet(b, PING, 1, &[1]))
+        .unwrap();
     assert_eq!(
         drain(&mut d),
-        vec![error_message(b, CHANNEL_BUSY), error_message(b, CHANNEL_BUSY)]
+        vec![
+            error_message(b, CHANNEL_BUSY),
+            error_message(b, CHANNEL_BUSY)
+        ]
     );
     for p in &ours[1..] {
         d.handle_report(now, p).unwrap();
@@ -240,7 +249,8 @@ fn a_new_message_on_the_channel_still_sending_one_is_invalid_seq() {
     let (mut d, now, cid) = ready();
     d.handle_report(now, &init_packet(cid, PING, 100, &[1; 57]))
         .unwrap();
-    d.handle_report(now, &init_packet(cid, PING, 1, &[2])).unwrap();
+    d.handle_report(now, &init_packet(cid, PING, 1, &[2]))
+        .unwrap();
     assert_eq!(drain(&mut d), vec![error_message(cid, INVALID_SEQ)]);
     assert_eq!(d.poll_timeout(), None);
 }
@@ -355,7 +365,10 @@ fn init_on_the_waiting_channel_resynchronises_it() {
     let answers = drain(&mut d);
     assert_eq!(answers.len(), 1);
     assert_eq!((answers[0].cid, answers[0].cmd), (cid, INIT));
-    assert_eq!(answers[0].data[..12], [[7; 8].as_slice(), &cid.to_be_bytes()].concat());
+    assert_eq!(
+        answers[0].data[..12],
+        [[7; 8].as_slice(), &cid.to_be_bytes()].concat()
+    );
     assert_eq!(
         d.poll_event(),
         Some(DeviceEvent::Cancel {
@@ -400,7 +413,11 @@ fn respond_is_refused_cleanly_when_it_cannot_be_sent() {
         Err(HidError::ResponseTooLong { len: 7610 })
     );
     assert!(d.poll_report().is_none());
-    assert_eq!(d.waiting_request(), Some(cid), "still waiting for a good answer");
+    assert_eq!(
+        d.waiting_request(),
+        Some(cid),
+        "still waiting for a good answer"
+    );
 }
 
 #[test]
@@ -408,7 +425,11 @@ fn msg_lock_and_unknown_commands_are_invalid_cmd_and_wink_winks() {
     let (mut d, now, cid) = ready();
     for cmd in [MSG, LOCK, KEEPALIVE, ERROR, 0xC1, 0xFF] {
         send(&mut d, now, cid, cmd, &[0; 3]);
-        assert_eq!(drain(&mut d), vec![error_message(cid, INVALID_CMD)], "{cmd:#x}");
+        assert_eq!(
+            drain(&mut d),
+            vec![error_message(cid, INVALID_CMD)],
+            "{cmd:#x}"
+        );
     }
     send(&mut d, now, cid, WINK, &[]);
     assert_eq!(
@@ -474,7 +495,10 @@ fn the_oldest_channels_are_forgotten_but_never_the_busy_one() {
     send(&mut d, now, busy, PING, b"still here");
     assert_eq!(drain(&mut d)[0].data, b"still here");
     send(&mut d, now, first_other, PING, b"x");
-    assert_eq!(drain(&mut d), vec![error_message(first_other, INVALID_CHANNEL)]);
+    assert_eq!(
+        drain(&mut d),
+        vec![error_message(first_other, INVALID_CHANNEL)]
+    );
 }
 
 proptest! {

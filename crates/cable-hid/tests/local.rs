@@ -32,10 +32,7 @@ fn make_credential(rp_id: &str, extra: Vec<(Value, Value)>) -> Vec<u8> {
         (int(2), Value::Map(vec![(text("id"), text(rp_id))])),
         (
             int(3),
-            Value::Map(vec![
-                (text("id"), bytes(&[0])),
-                (text("name"), text(rp_id)),
-            ]),
+            Value::Map(vec![(text("id"), bytes(&[0])), (text("name"), text(rp_id))]),
         ),
         (
             int(4),
@@ -59,7 +56,10 @@ fn descriptor(id: &[u8]) -> Value {
 fn get_assertion(rp_id: &str, allow: &[&[u8]], options: Option<Value>) -> Vec<u8> {
     let mut entries = vec![(int(1), text(rp_id)), (int(2), bytes(&[0xAB; 32]))];
     if !allow.is_empty() {
-        entries.push((int(3), Value::Array(allow.iter().map(|id| descriptor(id)).collect())));
+        entries.push((
+            int(3),
+            Value::Array(allow.iter().map(|id| descriptor(id)).collect()),
+        ));
     }
     if let Some(options) = options {
         entries.push((int(5), options));
@@ -97,7 +97,11 @@ fn get_info_is_ours_canonical_and_asks_for_no_pin() {
     assert_eq!(info.option("up"), Some(true));
     assert_eq!(info.option("uv"), Some(true));
     assert_eq!(info.option("plat"), Some(false));
-    assert_eq!(info.option("clientPin"), None, "no PIN: clients must not ask for one");
+    assert_eq!(
+        info.option("clientPin"),
+        None,
+        "no PIN: clients must not ask for one"
+    );
     assert_eq!(info.option("pinUvAuthToken"), None);
     assert!(info.pin_uv_auth_protocols.is_empty());
     assert_eq!(info.max_msg_size, Some(7609));
@@ -121,7 +125,13 @@ fn real_make_credential_and_get_assertion_go_to_the_phone() {
     );
     let with_uv = make_credential(
         "example.com",
-        vec![(int(7), Value::Map(vec![(text("rk"), Value::Bool(true)), (text("uv"), Value::Bool(true))]))],
+        vec![(
+            int(7),
+            Value::Map(vec![
+                (text("rk"), Value::Bool(true)),
+                (text("uv"), Value::Bool(true)),
+            ]),
+        )],
     );
     assert!(matches!(classify(&with_uv), Handling::Relay { .. }));
     for options in [None, up(true)] {
@@ -143,7 +153,10 @@ fn firefox_preflight_claims_every_listed_credential_so_the_phone_gets_the_whole_
     let mut entries = vec![
         (int(1), text("example.com")),
         (int(2), bytes(&Sha256::digest(b""))),
-        (int(3), Value::Array(ids.iter().map(|id| descriptor(id)).collect())),
+        (
+            int(3),
+            Value::Array(ids.iter().map(|id| descriptor(id)).collect()),
+        ),
         (int(5), Value::Map(vec![(text("up"), Value::Bool(false))])),
     ];
     entries.rotate_left(1); // the order a sloppy client might use; we must not care
@@ -169,14 +182,25 @@ fn firefox_preflight_claims_every_listed_credential_so_the_phone_gets_the_whole_
         };
         let credential = cbor::map_get(&m, 1).unwrap().as_map().unwrap();
         assert_eq!(
-            cbor::map_get_text(credential, "id").unwrap().as_bytes().unwrap(),
+            cbor::map_get_text(credential, "id")
+                .unwrap()
+                .as_bytes()
+                .unwrap(),
             ids[i]
         );
         let auth_data = cbor::map_get(&m, 2).unwrap().as_bytes().unwrap();
         assert_eq!(&auth_data[..32], &rp_hash[..]);
-        assert_eq!(&auth_data[32..], &[0, 0, 0, 0, 0], "no UP, no UV, counter 0");
+        assert_eq!(
+            &auth_data[32..],
+            &[0, 0, 0, 0, 0],
+            "no UP, no UV, counter 0"
+        );
         let count = cbor::map_get(&m, 5).map(|v| u64::try_from(v.as_integer().unwrap()).unwrap());
-        assert_eq!(count, (i == 0).then_some(3), "numberOfCredentials only first");
+        assert_eq!(
+            count,
+            (i == 0).then_some(3),
+            "numberOfCredentials only first"
+        );
     }
 }
 
@@ -216,7 +240,10 @@ fn selection_and_dummy_make_credentials_wait_for_a_touch() {
         }
     );
     // Firefox's blink: rp make.me.blink, zero-length pinUvAuthParam.
-    let blink = make_credential("make.me.blink", vec![(int(8), bytes(&[])), (int(9), int(1))]);
+    let blink = make_credential(
+        "make.me.blink",
+        vec![(int(8), bytes(&[])), (int(9), int(1))],
+    );
     assert_eq!(
         classify(&blink),
         Handling::AwaitTouch {
@@ -247,7 +274,9 @@ fn make_credential_without_user_presence_is_invalid_option() {
 fn commands_we_do_not_serve_are_invalid_command() {
     // clientPin, reset, bio enrollment, credential management, selection's neighbours, large
     // blobs, config, the prototype codes, vendor.
-    for command in [0x03, 0x05, 0x06, 0x07, 0x09, 0x0A, 0x0C, 0x0D, 0x40, 0x41, 0xC0, 0xFF] {
+    for command in [
+        0x03, 0x05, 0x06, 0x07, 0x09, 0x0A, 0x0C, 0x0D, 0x40, 0x41, 0xC0, 0xFF,
+    ] {
         assert_eq!(classify(&[command, 0xA0]), status(0x01), "{command:#x}");
     }
     assert_eq!(classify(&[]), status(0x03), "not even a command byte");
@@ -257,7 +286,11 @@ fn commands_we_do_not_serve_are_invalid_command() {
 fn malformed_requests_get_the_status_a_key_gives() {
     assert_eq!(classify(&[0x01, 0xFF]), status(0x12), "not CBOR");
     assert_eq!(classify(&[0x02]), status(0x12), "no CBOR at all");
-    assert_eq!(classify(&[0x01, 0xA0, 0x00]), status(0x12), "trailing bytes");
+    assert_eq!(
+        classify(&[0x01, 0xA0, 0x00]),
+        status(0x12),
+        "trailing bytes"
+    );
     assert_eq!(classify(&[0x01, 0x80]), status(0x11), "an array, not a map");
     assert_eq!(classify(&[0x01, 0xA0]), status(0x14), "no parameters");
     assert_eq!(
@@ -266,7 +299,10 @@ fn malformed_requests_get_the_status_a_key_gives() {
         "no clientDataHash"
     );
     assert_eq!(
-        classify(&request(0x02, vec![(int(1), int(5)), (int(2), bytes(&[0; 32]))])),
+        classify(&request(
+            0x02,
+            vec![(int(1), int(5)), (int(2), bytes(&[0; 32]))]
+        )),
         status(0x11),
         "rpId not text"
     );
@@ -281,14 +317,24 @@ fn malformed_requests_get_the_status_a_key_gives() {
         vec![
             (int(1), text("example.com")),
             (int(2), bytes(&[0; 32])),
-            (int(3), Value::Array(vec![Value::Map(vec![(text("type"), text("public-key"))])])),
+            (
+                int(3),
+                Value::Array(vec![Value::Map(vec![(text("type"), text("public-key"))])]),
+            ),
         ],
     );
-    assert_eq!(classify(&bad_descriptor), status(0x14), "a descriptor without id");
+    assert_eq!(
+        classify(&bad_descriptor),
+        status(0x14),
+        "a descriptor without id"
+    );
     let mut deep = vec![0x02];
     deep.extend(std::iter::repeat_n(0x81, 100_000));
     deep.push(0x00);
-    assert!(matches!(classify(&deep), Handling::Reply { .. }), "deep nesting");
+    assert!(
+        matches!(classify(&deep), Handling::Reply { .. }),
+        "deep nesting"
+    );
 }
 
 proptest! {
@@ -315,7 +361,10 @@ fn preflight_answers_always_fit_one_message() {
         panic!()
     };
     assert!(response.len() <= 7609);
-    assert!(next_assertions.is_empty(), "the oversized ID is not claimed");
+    assert!(
+        next_assertions.is_empty(),
+        "the oversized ID is not claimed"
+    );
     // The longest ID still claimed: 7609 − 256 bytes.
     let longest = get_assertion("example.com", &[&vec![1u8; 7353]], up(false));
     let Handling::Reply { response, .. } = classify(&longest) else {

@@ -105,8 +105,8 @@ impl GetAssertion {
                 .iter()
                 .map(|descriptor| {
                     let descriptor = map(descriptor)?;
-                    let id = cbor::map_get_text(descriptor, "id")
-                        .ok_or(CtapStatus::MissingParameter)?;
+                    let id =
+                        cbor::map_get_text(descriptor, "id").ok_or(CtapStatus::MissingParameter)?;
                     let kind = cbor::map_get_text(descriptor, "type")
                         .ok_or(CtapStatus::MissingParameter)?;
                     text(kind)?;
