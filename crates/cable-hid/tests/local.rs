@@ -105,14 +105,17 @@ fn get_info_is_ours_canonical_and_asks_for_no_pin() {
     assert_eq!(info.option("pinUvAuthToken"), None);
     assert!(info.pin_uv_auth_protocols.is_empty());
     assert_eq!(info.max_msg_size, Some(7609));
+    // Every list that fits a message is one chunk: no browser splits it and probes silently.
+    assert_eq!(info.max_credential_count_in_list, Some(362));
+    assert_eq!(info.max_credential_id_length, Some(1023));
     assert_eq!(info.transports, ["hybrid", "internal"]);
     assert_eq!(info.algorithms.len(), 1);
     assert_eq!(info.algorithms[0].alg, -7);
     // Canonical: decoding and re-encoding in CTAP2 order gives the same bytes.
     let value = cbor::from_slice(&response[1..]).unwrap();
     assert_eq!(cbor::to_canonical_vec(&value), response[1..]);
-    // Keys in order 1, 3, 4, 5, 7, 9, 10: a 7-entry map starting with versions.
-    assert_eq!(&response[1..4], &[0xA7, 0x01, 0x82]);
+    // Keys in order 1, 3, 4, 5, 7, 8, 9, 10: an 8-entry map starting with versions.
+    assert_eq!(&response[1..4], &[0xA8, 0x01, 0x82]);
 }
 
 #[test]
@@ -251,12 +254,13 @@ fn selection_and_dummy_make_credentials_wait_for_a_touch() {
             on_touch: vec![0x35]
         }
     );
-    // Chromium's touch request for CTAP 2.0 keys without a PIN.
+    // Chromium's touch request for CTAP 2.0 keys without a PIN: PIN_NOT_SET counts as a
+    // touch there too.
     assert_eq!(
         classify(&make_credential(".dummy", vec![])),
         Handling::AwaitTouch {
             probe: Probe::DummyMakeCredential,
-            on_touch: vec![0x27]
+            on_touch: vec![0x35]
         }
     );
 }

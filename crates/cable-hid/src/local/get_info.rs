@@ -26,10 +26,17 @@ pub const AAGUID: [u8; 16] = [
     0x53, 0x7a, 0x17, 0xfa, 0x79, 0x90, 0x43, 0x63, 0xa0, 0xf7, 0xbe, 0xa9, 0xfd, 0x90, 0xe6, 0x8c,
 ];
 
-/// maxCredentialCountInList. Firefox and Chromium split longer allowLists and excludeLists
-/// into chunks of this size and probe each chunk silently; our silent probe answers for the
-/// first chunk, so a large chunk keeps the whole list together for the phone.
-pub const MAX_CREDENTIAL_COUNT_IN_LIST: u64 = 64;
+/// maxCredentialCountInList: more descriptors than fit one message (each takes at least 21
+/// bytes of CBOR), so every list a host can send is one chunk. Firefox and Chromium split
+/// longer lists into chunks and probe them with silent getAssertions; Chromium then also
+/// rejects a pre-flight answer with numberOfCredentials, which ours has (see `silent`), and
+/// whichever chunk "matched" would be all the phone gets to see. One chunk avoids all three.
+pub const MAX_CREDENTIAL_COUNT_IN_LIST: u64 = (MAX_MESSAGE_LEN / 21) as u64;
+
+/// maxCredentialIdLength: WebAuthn's limit for any credential ID (1023 bytes), so no ID a
+/// phone may have made is filtered out. Chromium needs it set: without it, it assumes one
+/// credential per chunk (device/fido `FilterAndBatchCredentialDescriptors`).
+pub const MAX_CREDENTIAL_ID_LENGTH: u64 = 1023;
 
 /// The getInfo fields, typed.
 pub fn get_info() -> GetInfoResponse {
@@ -46,7 +53,7 @@ pub fn get_info() -> GetInfoResponse {
         max_msg_size: Some(MAX_MESSAGE_LEN as u64),
         pin_uv_auth_protocols: Vec::new(),
         max_credential_count_in_list: Some(MAX_CREDENTIAL_COUNT_IN_LIST),
-        max_credential_id_length: None,
+        max_credential_id_length: Some(MAX_CREDENTIAL_ID_LENGTH),
         transports: vec!["hybrid".into(), "internal".into()],
         algorithms: vec![CredentialParameter::public_key(ES256)],
         firmware_version: None,

@@ -9,7 +9,7 @@
 //! | getInfo (0x04) | our own, [`get_info_response`] |
 //! | makeCredential / getAssertion, user presence wanted | [`Handling::Relay`] to the phone |
 //! | getAssertion `up: false` (pre-flight) | every listed credential, placeholder assertions |
-//! | selection (0x0B), makeCredential for `.dummy` / `make.me.blink` (device selection, "blink") | [`Handling::AwaitTouch`] |
+//! | selection (0x0B), makeCredential for `.dummy` / `make.me.blink` (device selection, "blink") | [`Handling::AwaitTouch`], then OK / PIN_NOT_SET |
 //! | makeCredential `up: false` | CTAP2_ERR_INVALID_OPTION |
 //! | getNextAssertion (0x08) | the next pre-flight assertion, else CTAP2_ERR_NOT_ALLOWED |
 //! | clientPin, reset, bio enrollment, credential management, large blobs, config, vendor | CTAP1_ERR_INVALID_COMMAND |
@@ -23,7 +23,9 @@ use std::collections::VecDeque;
 use cable_ctap::CtapStatus;
 use cable_qr::RequestType;
 
-pub use get_info::{get_info, get_info_response, AAGUID, MAX_CREDENTIAL_COUNT_IN_LIST};
+pub use get_info::{
+    get_info, get_info_response, AAGUID, MAX_CREDENTIAL_COUNT_IN_LIST, MAX_CREDENTIAL_ID_LENGTH,
+};
 use request::{GetAssertion, MakeCredential};
 
 /// CTAP2 command bytes (CTAP 2.2 §6).
@@ -121,18 +123,13 @@ pub fn classify(request: &[u8]) -> Handling {
 
 fn make_credential(request: &MakeCredential) -> Handling {
     if DUMMY_RP_IDS.contains(&request.rp_id.as_str()) {
-        // A key with a zero-length pinUvAuthParam answers PIN_NOT_SET once touched (CTAP 2.1
-        // §6.1.2 step 1); Firefox and Chromium count that (and PIN_INVALID) as "touched".
-        // Without one a key would make a throw-away credential, which we cannot; "denied"
-        // makes the browser drop this key instead of mistaking an error for a credential.
-        let on_touch = if request.empty_pin_uv_auth_param {
-            CtapStatus::PinNotSet
-        } else {
-            CtapStatus::OperationDenied
-        };
+        // Once touched, a key answers PIN_NOT_SET to the zero-length pinUvAuthParam Firefox
+        // sends (CTAP 2.1 §6.1.2 step 1); a PIN-less key would instead make a throw-away
+        // credential, which we cannot. Firefox (`block_and_blink`) and Chromium (`GetTouch`)
+        // both count PIN_NOT_SET as "touched", for either form; OPERATION_DENIED they ignore.
         return Handling::AwaitTouch {
             probe: Probe::DummyMakeCredential,
-            on_touch: vec![on_touch.code()],
+            on_touch: vec![CtapStatus::PinNotSet.code()],
         };
     }
     if request.up == Some(false) {

@@ -13,8 +13,6 @@ pub(crate) struct MakeCredential {
     pub rp_id: String,
     /// options.up, if given (it defaults to true).
     pub up: Option<bool>,
-    /// pinUvAuthParam (key 8) present and zero-length: the CTAP 2.1 "touch me" form.
-    pub empty_pin_uv_auth_param: bool,
 }
 
 /// What a getAssertion request says that matters locally.
@@ -79,14 +77,9 @@ impl MakeCredential {
         require(&entries, 4)?
             .as_array()
             .ok_or(CtapStatus::CborUnexpectedType)?; // pubKeyCredParams
-        let empty_pin_uv_auth_param = match cbor::map_get(&entries, 8) {
-            Some(value) => self::bytes(value)?.is_empty(),
-            None => false,
-        };
         Ok(MakeCredential {
             rp_id: rp_id.to_owned(),
             up: up_option(&entries, 7)?,
-            empty_pin_uv_auth_param,
         })
     }
 }

@@ -14,7 +14,11 @@
 //! The phone cannot be asked silently, and a key that says "none" makes a sign-in with an
 //! allowList impossible. So we claim *every* listed credential: one assertion per ID, the
 //! first with numberOfCredentials. The real request then reaches the phone with the list
-//! intact, and the phone decides. The assertions are placeholders: authData has neither UP
+//! intact, and the phone decides. (A spec key answers a request with an allowList with one
+//! assertion and no numberOfCredentials, §6.2.2; with just one, Firefox would cut the list
+//! down to that one credential, and the phone might hold another. Chromium refuses
+//! numberOfCredentials here, but never sends us a pre-flight: with our
+//! maxCredentialCountInList every list is one chunk, which it sends as is.) The assertions are placeholders: authData has neither UP
 //! nor UV set and the signature is 64 zero bytes, which no verifier accepts. Firefox does not
 //! verify pre-flight assertions, and a program that asks for a real silent assertion gets
 //! one that fails verification, never one that passes.
