@@ -51,7 +51,9 @@ pub enum DeviceEvent {
     /// A CTAP2 request (`command ‖ CBOR`); answer it with [`Device::respond`]. Until then the
     /// device sends KEEPALIVE on its own.
     Cbor { cid: u32, request: Vec<u8> },
-    /// The waiting request on `cid` is over: stop working on it (end the phone session).
+    /// The waiting request on `cid` is over: stop working on it (end the phone session) and
+    /// drop its answer. Events come in order, so this arrives before any next request on
+    /// the same channel, whose answer `respond` would otherwise take.
     Cancel { cid: u32, reason: CancelReason },
     /// CTAPHID_WINK: show the person which device this is, if there is a way to.
     Wink { cid: u32 },

@@ -542,3 +542,24 @@ proptest! {
         prop_assert_eq!(&answers[0].data, b"alive");
     }
 }
+
+#[test]
+fn without_wink_capability_wink_is_invalid_cmd_and_keepalives_never_exceed_100_ms() {
+    let mut d = Device::new(DeviceConfig {
+        capabilities: cable_hid::Capabilities::CBOR,
+        keepalive_interval: Duration::from_secs(1),
+        ..DeviceConfig::default()
+    });
+    let now = Instant::now();
+    send(&mut d, now, BROADCAST, INIT, &[0; 8]);
+    let init = drain(&mut d);
+    assert_eq!(
+        init[0].data[16], 0x0C,
+        "CBOR | NMSG: NMSG is always announced"
+    );
+    let cid = u32::from_be_bytes(init[0].data[8..12].try_into().unwrap());
+    send(&mut d, now, cid, WINK, &[]);
+    assert_eq!(drain(&mut d), vec![error_message(cid, INVALID_CMD)]);
+    start_cbor(&mut d, now, cid, &[0x04]);
+    assert_eq!(d.poll_timeout(), Some(now + Duration::from_millis(100)));
+}
