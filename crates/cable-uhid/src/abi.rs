@@ -115,16 +115,25 @@ pub enum UserEvent {
     /// An input report for the host (what programs read from hidraw).
     Input2(Vec<u8>),
     /// Answer to [`KernelEvent::GetReport`]; `err` is an errno (0 = success), `data` the report.
-    GetReportReply { id: u32, err: u16, data: Vec<u8> },
+    GetReportReply {
+        id: u32,
+        err: u16,
+        data: Vec<u8>,
+    },
     /// Answer to [`KernelEvent::SetReport`]; `err` is an errno (0 = success).
-    SetReportReply { id: u32, err: u16 },
+    SetReportReply {
+        id: u32,
+        err: u16,
+    },
 }
 
 /// A record the kernel writes to `/dev/uhid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KernelEvent {
     /// The HID driver bound the device; `dev_flags` are `UHID_DEV_NUMBERED_*`.
-    Start { dev_flags: u64 },
+    Start {
+        dev_flags: u64,
+    },
     Stop,
     /// The first program opened the hidraw node (or another HID user started).
     Open,
@@ -132,9 +141,21 @@ pub enum KernelEvent {
     Close,
     /// A report the host wrote, exactly as hidraw got it: for a device without report IDs,
     /// `data[0]` is the report number 0 that the program put in front (see [`crate::report`]).
-    Output { data: Vec<u8>, rtype: ReportType },
-    GetReport { id: u32, rnum: u8, rtype: ReportType },
-    SetReport { id: u32, rnum: u8, rtype: ReportType, data: Vec<u8> },
+    Output {
+        data: Vec<u8>,
+        rtype: ReportType,
+    },
+    GetReport {
+        id: u32,
+        rnum: u8,
+        rtype: ReportType,
+    },
+    SetReport {
+        id: u32,
+        rnum: u8,
+        rtype: ReportType,
+        data: Vec<u8>,
+    },
     /// A type this code does not handle (legacy or future); the caller logs and ignores it.
     Unknown(u32),
 }
@@ -175,7 +196,13 @@ fn check(field: &'static str, len: usize, max: usize) -> Result<(), AbiError> {
 }
 
 /// A NUL-terminated string in a fixed field; `max` excludes the NUL.
-fn put_str(r: &mut [u8], at: usize, field: &'static str, s: &str, max: usize) -> Result<(), AbiError> {
+fn put_str(
+    r: &mut [u8],
+    at: usize,
+    field: &'static str,
+    s: &str,
+    max: usize,
+) -> Result<(), AbiError> {
     check(field, s.len(), max)?;
     put(r, at, s.as_bytes());
     Ok(())
@@ -223,7 +250,13 @@ impl UserEvent {
                 let mut r = record(t::CREATE2);
                 put_str(&mut r, U, "name", &c.name, NAME_LEN - 1)?;
                 put_str(&mut r, U + NAME_LEN, "phys", &c.phys, PHYS_LEN - 1)?;
-                put_str(&mut r, U + NAME_LEN + PHYS_LEN, "uniq", &c.uniq, UNIQ_LEN - 1)?;
+                put_str(
+                    &mut r,
+                    U + NAME_LEN + PHYS_LEN,
+                    "uniq",
+                    &c.uniq,
+                    UNIQ_LEN - 1,
+                )?;
                 check("rd_data", c.rd_data.len(), HID_MAX_DESCRIPTOR_SIZE)?;
                 // Fits: checked against 4096 above.
                 put(&mut r, C2_RD_SIZE, &(c.rd_data.len() as u16).to_ne_bytes());
@@ -455,7 +488,10 @@ mod tests {
         let KernelEvent::Output { data, rtype } = KernelEvent::decode(&r).unwrap() else {
             panic!("not an output");
         };
-        assert_eq!((data.len(), data[0], data[1], rtype), (65, 0, 0x42, ReportType::Output));
+        assert_eq!(
+            (data.len(), data[0], data[1], rtype),
+            (65, 0, 0x42, ReportType::Output)
+        );
     }
 
     #[test]
@@ -464,7 +500,10 @@ mod tests {
             KernelEvent::decode(&event_type::OPEN.to_ne_bytes()).unwrap(),
             KernelEvent::Open
         );
-        assert_eq!(KernelEvent::decode(&[1, 2]), Err(AbiError::Truncated { len: 2 }));
+        assert_eq!(
+            KernelEvent::decode(&[1, 2]),
+            Err(AbiError::Truncated { len: 2 })
+        );
         assert!(matches!(
             KernelEvent::decode(&vec![0; UHID_EVENT_SIZE + 1]),
             Err(AbiError::TooLong { .. })

@@ -33,19 +33,33 @@ pub enum ActiveUser {
 pub enum Admission {
     Accept,
     /// Accept, after dropping the attached cabled of `previous_uid`.
-    Replace { previous_uid: u32 },
+    Replace {
+        previous_uid: u32,
+    },
     Refuse(Refusal),
 }
 
 /// Why a cabled was refused or dropped. Display is the text sent in REFUSED and logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    NotActiveUser { peer_uid: u32, active_uid: u32 },
-    NoActiveSession { peer_uid: u32 },
-    ActiveUserUnknown { peer_uid: u32, why: String },
-    AlreadyAttached { uid: u32 },
+    NotActiveUser {
+        peer_uid: u32,
+        active_uid: u32,
+    },
+    NoActiveSession {
+        peer_uid: u32,
+    },
+    ActiveUserUnknown {
+        peer_uid: u32,
+        why: String,
+    },
+    AlreadyAttached {
+        uid: u32,
+    },
     /// Sent to the attached cabled when the active user's cabled replaces it.
-    Replaced { by_uid: u32 },
+    Replaced {
+        by_uid: u32,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -142,12 +156,19 @@ mod tests {
     #[test]
     fn no_or_unknown_session_refuses_with_a_reason() {
         let r = admit(1000, &ActiveUser::NoActiveSession, None);
-        assert_eq!(r, Admission::Refuse(Refusal::NoActiveSession { peer_uid: 1000 }));
-        let Admission::Refuse(why) = admit(1000, &ActiveUser::Unknown("loginctl failed".into()), None)
+        assert_eq!(
+            r,
+            Admission::Refuse(Refusal::NoActiveSession { peer_uid: 1000 })
+        );
+        let Admission::Refuse(why) =
+            admit(1000, &ActiveUser::Unknown("loginctl failed".into()), None)
         else {
             panic!("accepted without knowing the user");
         };
         let text = why.to_string();
-        assert!(text.contains("loginctl failed") && text.contains("--user"), "{text}");
+        assert!(
+            text.contains("loginctl failed") && text.contains("--user"),
+            "{text}"
+        );
     }
 }

@@ -45,7 +45,9 @@ pub mod tag {
 /// One frame, either direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    Hello { version: u8 },
+    Hello {
+        version: u8,
+    },
     Input([u8; REPORT_LEN]),
     Ready,
     /// Truncated to [`MAX_PAYLOAD`] bytes (at a character boundary) when encoded.
@@ -63,7 +65,11 @@ pub enum FrameError {
     #[error("unknown frame tag {0:#04x} (is the peer a cable-uhid/cabled of another version?)")]
     UnknownTag(u8),
     #[error("frame with tag {tag:#04x} has a {len}-byte payload, it must have {expected}")]
-    BadLength { tag: u8, len: usize, expected: usize },
+    BadLength {
+        tag: u8,
+        len: usize,
+        expected: usize,
+    },
     #[error("REFUSED frame's reason is not UTF-8")]
     BadUtf8,
 }
@@ -234,7 +240,10 @@ mod tests {
     fn wire_bytes_are_the_documented_ones() {
         assert_eq!(Frame::Hello { version: 1 }.encode(), [0x01, 0, 1, 1]);
         assert_eq!(Frame::Ready.encode(), [0x02, 0, 0]);
-        assert_eq!(Frame::Refused("no".into()).encode(), [0x03, 0, 2, b'n', b'o']);
+        assert_eq!(
+            Frame::Refused("no".into()).encode(),
+            [0x03, 0, 2, b'n', b'o']
+        );
         let out = Frame::Output([7; 64]).encode();
         assert_eq!(&out[..3], &[0x10, 0, 64]);
         assert_eq!(Frame::Input([0; 64]).encode()[..3], [0x11, 0, 64]);

@@ -24,7 +24,9 @@ pub enum OutputError {
     Empty,
     #[error("the host wrote report number {0}, but this device has no report IDs (a program must write 0 first)")]
     NumberedReport(u8),
-    #[error("the host wrote {len} bytes after the report number, a report is at most {REPORT_LEN}")]
+    #[error(
+        "the host wrote {len} bytes after the report number, a report is at most {REPORT_LEN}"
+    )]
     TooLong { len: usize },
 }
 
@@ -62,6 +64,9 @@ mod tests {
         assert_eq!(output_report(&[0, 0xff]).unwrap()[..2], [0xff, 0]);
         assert_eq!(output_report(&[]), Err(OutputError::Empty));
         assert_eq!(output_report(&[3; 65]), Err(OutputError::NumberedReport(3)));
-        assert_eq!(output_report(&[0; 66]), Err(OutputError::TooLong { len: 65 }));
+        assert_eq!(
+            output_report(&[0; 66]),
+            Err(OutputError::TooLong { len: 65 })
+        );
     }
 }

@@ -34,7 +34,9 @@ fn classify(path: &Path, source: io::Error, socket: bool) -> DeviceError {
             DeviceError::Missing { path }
         }
         Some(libc::EACCES) | Some(libc::EPERM) => DeviceError::Denied { path },
-        Some(libc::ECONNREFUSED) | Some(libc::ENOENT) => DeviceError::SocketRefused { path, source },
+        Some(libc::ECONNREFUSED) | Some(libc::ENOENT) => {
+            DeviceError::SocketRefused { path, source }
+        }
         _ => DeviceError::Open { path, source },
     }
 }
@@ -66,7 +68,12 @@ fn cstr(path: &Path) -> Result<CString, DeviceError> {
 fn open_char(path: &Path) -> Result<OwnedFd, DeviceError> {
     let c = cstr(path)?;
     // SAFETY: c is a valid NUL-terminated path; open returns a new fd or -1.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDWR | libc::O_CLOEXEC | libc::O_NONBLOCK,
+        )
+    };
     if fd < 0 {
         return Err(classify(path, io::Error::last_os_error(), false));
     }
@@ -87,7 +94,10 @@ fn connect_seqpacket(path: &Path) -> Result<OwnedFd, DeviceError> {
     // SAFETY: sockaddr_un is plain old data; zero is a valid value.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     if bytes.len() >= addr.sun_path.len() {
-        return Err(err(io::Error::new(io::ErrorKind::InvalidInput, "socket path too long")));
+        return Err(err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "socket path too long",
+        )));
     }
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
@@ -125,12 +135,12 @@ impl Device {
             open_char(path)?
         };
         // SAFETY: the OwnedFd moves into the AsyncFd, which alone closes it, after deregistering.
-        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }.map_err(|source| {
-            DeviceError::Open {
-                path: path.to_owned(),
-                source: source.into(),
-            }
-        })?;
+        let fd =
+            unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
+                .map_err(|source| DeviceError::Open {
+                    path: path.to_owned(),
+                    source: source.into(),
+                })?;
         Ok(Device { fd })
     }
 
@@ -160,7 +170,8 @@ impl Device {
             let mut guard = self.fd.writable().await?;
             let res = guard.try_io(|fd| {
                 // SAFETY: record is a valid buffer of its length.
-                let n = unsafe { libc::write(fd.as_raw_fd(), record.as_ptr().cast(), record.len()) };
+                let n =
+                    unsafe { libc::write(fd.as_raw_fd(), record.as_ptr().cast(), record.len()) };
                 if n < 0 {
                     Err(io::Error::last_os_error())
                 } else {

@@ -60,7 +60,15 @@ fn resolve_user(u: &str) -> Result<u32, SeatError> {
     let mut buf = vec![0 as libc::c_char; 16 * 1024];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: all pointers are valid for the call; buf outlives it.
-    let rc = unsafe { libc::getpwnam_r(name.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
     if rc != 0 || result.is_null() {
         return Err(SeatError::NoSuchUser(u.into()));
     }
@@ -68,7 +76,10 @@ fn resolve_user(u: &str) -> Result<u32, SeatError> {
 }
 
 async fn loginctl(args: &[&str]) -> Result<String, String> {
-    let run = Command::new("loginctl").args(args).kill_on_drop(true).output();
+    let run = Command::new("loginctl")
+        .args(args)
+        .kill_on_drop(true)
+        .output();
     let out = match tokio::time::timeout(LOGINCTL_TIMEOUT, run).await {
         Err(_) => return Err("loginctl did not answer within 3 s".into()),
         Ok(Err(e)) => return Err(format!("cannot run loginctl: {e}")),
@@ -76,7 +87,11 @@ async fn loginctl(args: &[&str]) -> Result<String, String> {
     };
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("loginctl {} failed: {}", args.join(" "), err.trim()));
+        return Err(format!(
+            "loginctl {} failed: {}",
+            args.join(" "),
+            err.trim()
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
@@ -92,7 +107,9 @@ async fn logind_active_user() -> ActiveUser {
     match loginctl(&["show-session", &session, "-p", "User", "--value"]).await {
         Ok(uid) => match uid.parse() {
             Ok(uid) => ActiveUser::Uid(uid),
-            Err(_) => ActiveUser::Unknown(format!("logind gave {uid:?} as the user of session {session}")),
+            Err(_) => ActiveUser::Unknown(format!(
+                "logind gave {uid:?} as the user of session {session}"
+            )),
         },
         Err(why) => ActiveUser::Unknown(why),
     }
@@ -106,6 +123,9 @@ mod tests {
     fn users_are_names_or_uids() {
         assert_eq!(resolve_user("1234").unwrap(), 1234);
         assert_eq!(resolve_user("root").unwrap(), 0);
-        assert!(matches!(resolve_user("no-such-user-here"), Err(SeatError::NoSuchUser(_))));
+        assert!(matches!(
+            resolve_user("no-such-user-here"),
+            Err(SeatError::NoSuchUser(_))
+        ));
     }
 }

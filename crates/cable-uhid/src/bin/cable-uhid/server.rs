@@ -34,7 +34,8 @@ pub fn listen(path: &Path) -> Result<UnixListener, ListenError> {
         }
         std::fs::remove_file(path).map_err(|source| ListenError::Stale { path: p(), source })?;
     }
-    let listener = UnixListener::bind(path).map_err(|source| ListenError::Bind { path: p(), source })?;
+    let listener =
+        UnixListener::bind(path).map_err(|source| ListenError::Bind { path: p(), source })?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
         .map_err(|source| ListenError::Mode { path: p(), source })?;
     Ok(listener)
@@ -88,14 +89,21 @@ async fn handle(stream: UnixStream, ctx: Arc<Context>, slot: Arc<Mutex<Slot>>) {
             Admission::Refuse(why) => Err(why),
             admission => {
                 if let Admission::Replace { previous_uid } = admission {
-                    info!(uid, previous_uid, "the seat's user changed: replacing the attached cabled");
+                    info!(
+                        uid,
+                        previous_uid, "the seat's user changed: replacing the attached cabled"
+                    );
                     if let Some(kick) = s.current.as_mut().and_then(|a| a.kick.take()) {
                         let _ = kick.send(Refusal::Replaced { by_uid: uid });
                     }
                 }
                 s.next_id += 1;
                 let id = s.next_id;
-                s.current = Some(Attached { id, uid, kick: Some(kick_tx) });
+                s.current = Some(Attached {
+                    id,
+                    uid,
+                    kick: Some(kick_tx),
+                });
                 Ok(id)
             }
         }

@@ -56,7 +56,9 @@ impl Peer {
         match tokio::time::timeout(SEND_TIMEOUT, self.wr.write_all(&bytes)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(End::Io(e)),
-            Err(_) => Err(End::Io(std::io::Error::other("cabled stopped reading for 5 s"))),
+            Err(_) => Err(End::Io(std::io::Error::other(
+                "cabled stopped reading for 5 s",
+            ))),
         }
     }
 
@@ -73,7 +75,11 @@ impl Peer {
             match self.decoder.next_frame() {
                 Ok(Some(f)) => return Ok(Some(f)),
                 Ok(None) => {}
-                Err(e) => return Err(self.refuse(format!("malformed frame from cabled: {e}")).await),
+                Err(e) => {
+                    return Err(self
+                        .refuse(format!("malformed frame from cabled: {e}"))
+                        .await)
+                }
             }
             self.buf.resize(4096, 0);
             let n = self.rd.read(&mut self.buf).await.map_err(End::Io)?;
@@ -88,14 +94,29 @@ impl Peer {
 /// Refuses a cabled before any session starts.
 pub async fn refuse(stream: UnixStream, refusal: &Refusal) {
     let (rd, wr) = stream.into_split();
-    let mut p = Peer { rd, wr, decoder: Decoder::new(), buf: Vec::new() };
+    let mut p = Peer {
+        rd,
+        wr,
+        decoder: Decoder::new(),
+        buf: Vec::new(),
+    };
     p.refuse(refusal.to_string()).await;
 }
 
 /// Runs an admitted cabled of `uid` until it leaves or is dropped (`kick`).
-pub async fn run(ctx: Arc<Context>, stream: UnixStream, uid: u32, mut kick: oneshot::Receiver<Refusal>) -> End {
+pub async fn run(
+    ctx: Arc<Context>,
+    stream: UnixStream,
+    uid: u32,
+    mut kick: oneshot::Receiver<Refusal>,
+) -> End {
     let (rd, wr) = stream.into_split();
-    let mut p = Peer { rd, wr, decoder: Decoder::new(), buf: Vec::new() };
+    let mut p = Peer {
+        rd,
+        wr,
+        decoder: Decoder::new(),
+        buf: Vec::new(),
+    };
 
     match tokio::time::timeout(HELLO_TIMEOUT, p.next()).await {
         Err(_) => return p.refuse("no HELLO within 10 s".into()).await,
@@ -120,13 +141,21 @@ pub async fn run(ctx: Arc<Context>, stream: UnixStream, uid: u32, mut kick: ones
         Ok(d) => d,
         Err(e) => {
             warn!("cannot open the uhid device: {e}");
-            return p.refuse(format!("cannot create the security key: {e}")).await;
+            return p
+                .refuse(format!("cannot create the security key: {e}"))
+                .await;
         }
     };
-    let create = UserEvent::Create2(descriptor::device()).encode().expect("the fixed device fits create2");
+    let create = UserEvent::Create2(descriptor::device())
+        .encode()
+        .expect("the fixed device fits create2");
     if let Err(e) = device.write_event(&create).await {
         warn!("uhid refused UHID_CREATE2: {e}");
-        return p.refuse(format!("the kernel refused to create the security key: {e}")).await;
+        return p
+            .refuse(format!(
+                "the kernel refused to create the security key: {e}"
+            ))
+            .await;
     }
     info!(uid, "security key device created");
     let end = match p.send(&Frame::Ready).await {
@@ -150,7 +179,13 @@ fn reason(r: Result<Refusal, oneshot::error::RecvError>) -> String {
     }
 }
 
-async fn relay(ctx: &Context, p: &mut Peer, device: &Device, uid: u32, kick: &mut oneshot::Receiver<Refusal>) -> End {
+async fn relay(
+    ctx: &Context,
+    p: &mut Peer,
+    device: &Device,
+    uid: u32,
+    kick: &mut oneshot::Receiver<Refusal>,
+) -> End {
     let mut event = Box::new([0u8; UHID_EVENT_SIZE]);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -217,11 +252,28 @@ async fn kernel_event(p: &mut Peer, device: &Device, record: &[u8]) -> Result<()
         // A FIDO key has no feature reports: answer at once so the caller is not left waiting.
         KernelEvent::GetReport { id, rnum, rtype } => {
             debug!(rnum, ?rtype, "refusing GET_REPORT");
-            reply(device, UserEvent::GetReportReply { id, err: libc::EIO as u16, data: vec![] }).await?;
+            reply(
+                device,
+                UserEvent::GetReportReply {
+                    id,
+                    err: libc::EIO as u16,
+                    data: vec![],
+                },
+            )
+            .await?;
         }
-        KernelEvent::SetReport { id, rnum, rtype, .. } => {
+        KernelEvent::SetReport {
+            id, rnum, rtype, ..
+        } => {
             debug!(rnum, ?rtype, "refusing SET_REPORT");
-            reply(device, UserEvent::SetReportReply { id, err: libc::EIO as u16 }).await?;
+            reply(
+                device,
+                UserEvent::SetReportReply {
+                    id,
+                    err: libc::EIO as u16,
+                },
+            )
+            .await?;
         }
         KernelEvent::Unknown(kind) => debug!(kind, "ignoring uhid event"),
     }
