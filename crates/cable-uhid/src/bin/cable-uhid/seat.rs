@@ -1,0 +1,131 @@
+//! Where the active user comes from: logind's seat0, or the configured `--user`.
+
+use std::ffi::CString;
+use std::path::Path;
+use std::time::Duration;
+
+use cable_uhid::policy::ActiveUser;
+use thiserror::Error;
+use tokio::process::Command;
+
+/// How long one loginctl call may take before we call the user unknown (and refuse).
+const LOGINCTL_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone)]
+pub enum Seat {
+    /// `--user`: this uid is always the one at the seat.
+    Fixed(u32),
+    /// Ask logind about seat0 each time.
+    Logind,
+}
+
+#[derive(Debug, Error)]
+pub enum SeatError {
+    #[error("no user named {0:?} on this machine (give a name from /etc/passwd or a numeric uid)")]
+    NoSuchUser(String),
+    #[error("logind is not running here (no /run/systemd/seats), so cable-uhid cannot tell who sits at the machine: pass --user NAME|UID")]
+    NoLogind,
+}
+
+impl Seat {
+    /// `--user` wins when given: an explicit pin is what the administrator asked for.
+    pub fn choose(user: Option<&str>) -> Result<Seat, SeatError> {
+        match user {
+            Some(u) => resolve_user(u).map(Seat::Fixed),
+            None if Path::new("/run/systemd/seats").is_dir() => Ok(Seat::Logind),
+            None => Err(SeatError::NoLogind),
+        }
+    }
+
+    pub async fn active_user(&self) -> ActiveUser {
+        match self {
+            Seat::Fixed(uid) => ActiveUser::Uid(*uid),
+            Seat::Logind => logind_active_user().await,
+        }
+    }
+
+    /// Whether the answer can change while a cabled is attached (then it is re-checked).
+    pub fn changes(&self) -> bool {
+        matches!(self, Seat::Logind)
+    }
+}
+
+fn resolve_user(u: &str) -> Result<u32, SeatError> {
+    if let Ok(uid) = u.parse::<u32>() {
+        return Ok(uid);
+    }
+    let name = CString::new(u).map_err(|_| SeatError::NoSuchUser(u.into()))?;
+    // SAFETY: passwd is plain old data; getpwnam_r fills it and points into buf.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: all pointers are valid for the call; buf outlives it.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() {
+        return Err(SeatError::NoSuchUser(u.into()));
+    }
+    Ok(pw.pw_uid)
+}
+
+async fn loginctl(args: &[&str]) -> Result<String, String> {
+    let run = Command::new("loginctl")
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(LOGINCTL_TIMEOUT, run).await {
+        Err(_) => return Err("loginctl did not answer within 3 s".into()),
+        Ok(Err(e)) => return Err(format!("cannot run loginctl: {e}")),
+        Ok(Ok(out)) => out,
+    };
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "loginctl {} failed: {}",
+            args.join(" "),
+            err.trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+async fn logind_active_user() -> ActiveUser {
+    let session = match loginctl(&["show-seat", "seat0", "-p", "ActiveSession", "--value"]).await {
+        Ok(s) => s,
+        Err(why) => return ActiveUser::Unknown(why),
+    };
+    if session.is_empty() {
+        return ActiveUser::NoActiveSession;
+    }
+    match loginctl(&["show-session", &session, "-p", "User", "--value"]).await {
+        Ok(uid) => match uid.parse() {
+            Ok(uid) => ActiveUser::Uid(uid),
+            Err(_) => ActiveUser::Unknown(format!(
+                "logind gave {uid:?} as the user of session {session}"
+            )),
+        },
+        Err(why) => ActiveUser::Unknown(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_are_names_or_uids() {
+        assert_eq!(resolve_user("1234").unwrap(), 1234);
+        assert_eq!(resolve_user("root").unwrap(), 0);
+        assert!(matches!(
+            resolve_user("no-such-user-here"),
+            Err(SeatError::NoSuchUser(_))
+        ));
+    }
+}
