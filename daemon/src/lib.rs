@@ -4,4 +4,5 @@
 pub mod engine;
 pub mod ipc;
 pub mod logging;
+pub mod security_key;
 pub mod store_book;

@@ -47,5 +47,5 @@ pub use channels::MAX_CHANNELS;
 pub use config::{Capabilities, DeviceConfig, DeviceVersion, MAX_KEEPALIVE_INTERVAL};
 pub use device::{CancelReason, Device, DeviceEvent, Keepalive};
 pub use error::HidError;
-pub use local::{classify, Handling, LocalAnswers, Probe};
+pub use local::{classify, rp_id, Handling, LocalAnswers, Probe};
 pub use packet::{ErrorCode, BROADCAST_CID, MAX_MESSAGE_LEN, REPORT_LEN};

@@ -29,6 +29,10 @@ struct Args {
     /// bluetooth, bluetooth:ADAPTER or udp:HOST:PORT (the virtual radio; overrides the file).
     #[arg(long, value_name = "RADIO")]
     radio: Option<String>,
+    /// Attach the virtual security key to cable-uhid at this socket (overrides the file's
+    /// security_key.socket; default /run/cable/uhid.sock).
+    #[arg(long, value_name = "PATH")]
+    uhid_socket: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -91,6 +95,9 @@ async fn run(
         "cabled ready"
     );
     let mut config = config;
+    if let Some(socket) = &args.uhid_socket {
+        config.security_key.socket = socket.clone();
+    }
     let daemon = match linked_phones(&config) {
         Some((book, can_link)) => {
             config.engine.linking &= can_link;
@@ -102,6 +109,8 @@ async fn run(
         }
     };
     watch_signals(daemon.clone())?;
+    let security_key = daemon.config.security_key.clone();
+    tokio::spawn(cabled::security_key::run(daemon.clone(), security_key));
     serve(daemon, listener).await;
     guard.remove();
     tracing::info!("cabled stopped");

@@ -14,6 +14,10 @@
 //! ctap = 120
 //! linking_wait = 5
 //!
+//! [security_key]               # the phone as a USB security key, through cable-uhid
+//! enabled = true
+//! socket = "/run/cable/uhid.sock"
+//!
 //! [limits]
 //! max_line_bytes = 1048576
 //! max_clients = 128
@@ -23,6 +27,7 @@
 //! ```
 
 use crate::engine::{EngineConfig, RadioConfig, Timeouts, TunnelConfig};
+use crate::security_key::SecurityKeyConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,6 +39,8 @@ pub struct DaemonConfig {
     /// The organisation policy switch: false refuses every session.
     pub hybrid_enabled: bool,
     pub limits: Limits,
+    /// The virtual security key's attachment to cable-uhid.
+    pub security_key: SecurityKeyConfig,
     /// Where the settings came from (for `daemon.status` and the start-up log).
     pub source: Option<PathBuf>,
 }
@@ -78,6 +85,7 @@ impl Default for DaemonConfig {
             },
             hybrid_enabled: true,
             limits: Limits::default(),
+            security_key: SecurityKeyConfig::default(),
             source: None,
         }
     }
@@ -114,6 +122,15 @@ struct File {
     timeouts: TimeoutsFile,
     #[serde(default)]
     limits: LimitsFile,
+    #[serde(default)]
+    security_key: SecurityKeyFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecurityKeyFile {
+    enabled: Option<bool>,
+    socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +211,12 @@ impl DaemonConfig {
         let mut config = Self::default();
         if let Some(enabled) = file.hybrid_enabled {
             config.hybrid_enabled = enabled;
+        }
+        if let Some(enabled) = file.security_key.enabled {
+            config.security_key.enabled = enabled;
+        }
+        if let Some(socket) = file.security_key.socket {
+            config.security_key.socket = socket;
         }
         if let Some(linking) = file.linking {
             config.engine.linking = linking;

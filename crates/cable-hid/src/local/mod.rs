@@ -121,6 +121,17 @@ pub fn classify(request: &[u8]) -> Handling {
     }
 }
 
+/// The RP ID a makeCredential / getAssertion names, for the person's prompt; `None` for
+/// other commands and malformed requests.
+pub fn rp_id(request: &[u8]) -> Option<String> {
+    let (&command, params) = request.split_first()?;
+    match command {
+        command::MAKE_CREDENTIAL => MakeCredential::parse(params).ok().map(|r| r.rp_id),
+        command::GET_ASSERTION => GetAssertion::parse(params).ok().map(|r| r.rp_id),
+        _ => None,
+    }
+}
+
 fn make_credential(request: &MakeCredential) -> Handling {
     if DUMMY_RP_IDS.contains(&request.rp_id.as_str()) {
         // Once touched, a key answers PIN_NOT_SET to the zero-length pinUvAuthParam Firefox

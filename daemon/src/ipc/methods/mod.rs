@@ -2,9 +2,9 @@
 //! runs it, and encodes its typed result. Session progress goes to the caller as
 //! `session.event` notifications.
 
-mod devices;
+pub(crate) mod devices;
 mod prompts;
-mod session;
+pub(crate) mod session;
 mod status;
 
 use crate::ipc::api::{self, decode_params, Method};
@@ -81,9 +81,11 @@ pub async fn call(
             decode::<PromptsSubscribe>(params)?;
             answer::<PromptsSubscribe>(Ok(prompts::subscribe(daemon, client)))
         }
-        PromptsPick::NAME => {
-            answer::<PromptsPick>(prompts::pick(daemon, client, decode::<PromptsPick>(params)?))
-        }
+        PromptsPick::NAME => answer::<PromptsPick>(prompts::pick(
+            daemon,
+            client,
+            decode::<PromptsPick>(params)?,
+        )),
         _ => Err(RpcError::method_not_found(method)),
     }
 }

@@ -16,11 +16,7 @@ pub fn subscribe(daemon: &Arc<Daemon>, client: &Arc<Client>) -> Subscribed {
     }
 }
 
-pub fn pick(
-    daemon: &Arc<Daemon>,
-    client: &Arc<Client>,
-    p: PickParams,
-) -> Result<Picked, RpcError> {
+pub fn pick(daemon: &Arc<Daemon>, client: &Arc<Client>, p: PickParams) -> Result<Picked, RpcError> {
     daemon.require_hybrid()?;
     if p.device.is_empty() {
         return Err(RpcError::invalid_params(
@@ -30,7 +26,9 @@ pub fn pick(
     // The same resolution as a `device` param: a unique prefix of a linked phone's id.
     let route = super::session::route(daemon, Some(p.device), None)?;
     let crate::engine::Route::Device(device) = route else {
-        return Err(RpcError::internal("prompts.pick: a device route was expected"));
+        return Err(RpcError::internal(
+            "prompts.pick: a device route was expected",
+        ));
     };
     match daemon.prompts.pick(client.id, &p.session, device.clone()) {
         Ok(()) => Ok(Picked {
