@@ -48,6 +48,16 @@ pub enum Command {
         #[arg(long)]
         offline: bool,
     },
+    /// Show the prompts of cabled's security-key requests (QR code, progress, Cancel): in a
+    /// window when there is a display, else here.
+    Agent {
+        /// cabled's socket (default: $XDG_RUNTIME_DIR/cable/cabled.sock).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<std::path::PathBuf>,
+        /// Where to show them.
+        #[arg(long, value_enum, default_value = "auto")]
+        display: crate::commands::agent::Display,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).

@@ -1,6 +1,7 @@
 //! One module per command group; `run` dispatches.
 
 mod advert;
+pub mod agent;
 pub mod daemon_link;
 mod demo;
 mod devices;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Daemon(DaemonCommand::Status { json }) => daemon_link::print_status(json),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),
+        Command::Agent { socket, display } => agent::run(socket, display),
     }
 }
 
