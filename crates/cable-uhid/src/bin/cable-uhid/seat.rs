@@ -2,7 +2,8 @@
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cable_uhid::policy::ActiveUser;
 use thiserror::Error;
@@ -16,7 +17,10 @@ pub enum Seat {
     /// `--user`: this uid is always the one at the seat.
     Fixed(u32),
     /// Ask logind about seat0 each time, with this loginctl.
-    Logind { loginctl: PathBuf },
+    Logind {
+        loginctl: PathBuf,
+        last: Arc<tokio::sync::Mutex<Option<(Instant, ActiveUser)>>>,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -33,18 +37,40 @@ impl Seat {
     pub fn choose(user: Option<&str>, loginctl: Option<PathBuf>) -> Result<Seat, SeatError> {
         match (user, loginctl) {
             (Some(u), _) => resolve_user(u).map(Seat::Fixed),
-            (None, Some(loginctl)) => Ok(Seat::Logind { loginctl }),
-            (None, None) if Path::new("/run/systemd/seats").is_dir() => Ok(Seat::Logind {
-                loginctl: "loginctl".into(),
-            }),
+            (None, Some(loginctl)) => Ok(Seat::logind(loginctl)),
+            (None, None) if Path::new("/run/systemd/seats").is_dir() => {
+                Ok(Seat::logind("loginctl".into()))
+            }
             (None, None) => Err(SeatError::NoLogind),
         }
     }
 
+    fn logind(loginctl: PathBuf) -> Seat {
+        Seat::Logind {
+            loginctl,
+            last: Default::default(),
+        }
+    }
+
+    /// The active user as of a moment after this call began. Callers that wait together
+    /// share one loginctl run (any local user can connect, so a flood of connections must
+    /// not become a flood of processes).
     pub async fn active_user(&self) -> ActiveUser {
         match self {
             Seat::Fixed(uid) => ActiveUser::Uid(*uid),
-            Seat::Logind { loginctl } => logind_active_user(loginctl).await,
+            Seat::Logind { loginctl, last } => {
+                let asked = Instant::now();
+                let mut last = last.lock().await;
+                if let Some((started, answer)) = &*last {
+                    if *started >= asked {
+                        return answer.clone();
+                    }
+                }
+                let started = Instant::now();
+                let answer = logind_active_user(loginctl).await;
+                *last = Some((started, answer.clone()));
+                answer
+            }
         }
     }
 

@@ -92,6 +92,8 @@ async fn handle(stream: UnixStream, ctx: Arc<Context>, slot: Arc<Mutex<Slot>>) {
         log_end(uid, end);
         return;
     }
+    // Asked again: the seat may have switched while this cabled took its time to say HELLO.
+    let active = ctx.seat.active_user().await;
     let (kick_tx, kick_rx) = oneshot::channel();
     // Decided under the lock, acted on after it: a std guard must not live across an await.
     let decision = {
