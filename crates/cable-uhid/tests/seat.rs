@@ -22,7 +22,7 @@ struct FakeLogind {
 impl FakeLogind {
     fn new(dir: &Path) -> FakeLogind {
         let script = format!(
-            "#!/bin/sh\nd='{}'\n[ -e \"$d/fail\" ] && {{ echo 'Failed to connect to bus' >&2; exit 1; }}\n\
+            "#!/bin/sh\nd='{}'\necho \"$1\" >> \"$d/calls\"\n[ -e \"$d/fail\" ] && {{ echo 'Failed to connect to bus' >&2; exit 1; }}\n\
              case \"$1\" in show-seat) cat \"$d/session\";; show-session) cat \"$d/uid\";; *) exit 2;; esac\n",
             dir.display()
         );
@@ -100,6 +100,27 @@ fn nobody_at_the_seat_or_no_answer_from_logind_refuses() {
         "{why}"
     );
     assert!(kernel.accept(Duration::from_millis(300)).is_none());
+}
+
+#[test]
+fn a_flood_of_connections_shares_loginctl_runs() {
+    let other = my_uid() + 1;
+    let (_dir, logind, _kernel, daemon) = setup_logind(Some(other));
+    std::fs::remove_file(logind.dir.join("calls")).ok();
+    const N: usize = 30;
+    let mut all: Vec<FakeCabled> = (0..N)
+        .map(|_| FakeCabled::connect(&daemon.socket))
+        .collect();
+    for c in &mut all {
+        let why = refused(c);
+        assert!(why.contains("not the user"), "{why}");
+    }
+    let calls = std::fs::read_to_string(logind.dir.join("calls")).unwrap();
+    let seat_queries = calls.lines().filter(|l| *l == "show-seat").count();
+    assert!(
+        seat_queries < N / 3,
+        "{seat_queries} loginctl runs for {N} simultaneous connections"
+    );
 }
 
 const HELPER_SOCKET: &str = "CABLE_UHID_TEST_HELPER_SOCKET";
