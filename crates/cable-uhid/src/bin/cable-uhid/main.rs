@@ -60,7 +60,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     rt.block_on(async move {
         let listener = server::listen(&args.socket)?;
-        info!(socket = %args.socket.display(), device = %args.device.display(), ?seat, "listening for cabled");
+        info!(socket = %args.socket.display(), device = %args.device.display(), who = %seat.describe(), "listening for cabled");
         let ctx = Arc::new(session::Context {
             device: args.device,
             seat,

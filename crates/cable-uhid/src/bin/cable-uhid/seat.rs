@@ -74,6 +74,16 @@ impl Seat {
         }
     }
 
+    /// For the startup log line.
+    pub fn describe(&self) -> String {
+        match self {
+            Seat::Fixed(uid) => format!("uid {uid} (--user)"),
+            Seat::Logind { loginctl, .. } => {
+                format!("the active user of seat0 ({})", loginctl.display())
+            }
+        }
+    }
+
     /// Whether the answer can change while a cabled is attached (then it is re-checked).
     pub fn changes(&self) -> bool {
         matches!(self, Seat::Logind { .. })
