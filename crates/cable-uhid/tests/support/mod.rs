@@ -167,11 +167,21 @@ impl FakeCabled {
     }
 
     pub fn send(&mut self, f: &Frame) {
-        self.stream.write_all(&f.encode()).unwrap();
+        self.send_raw(&f.encode());
     }
 
+    /// A write to a cable-uhid that already refused and closed fails; what it said is read
+    /// with [`FakeCabled::recv`], so that failure is not the test's business.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).unwrap();
+        match self.stream.write_all(bytes) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(e) => panic!("writing to cable-uhid: {e}"),
+        }
     }
 
     /// The next frame; `None` at EOF. Panics after [`WAIT`].
@@ -212,13 +222,17 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(device: &Path, socket: PathBuf, user: &str) -> Daemon {
+        Daemon::start_with(device, socket, &["--user", user])
+    }
+
+    /// With `seat_args` saying whose cabled may attach (`--user X` or `--loginctl FAKE`).
+    pub fn start_with(device: &Path, socket: PathBuf, seat_args: &[&str]) -> Daemon {
         let child = Command::new(env!("CARGO_BIN_EXE_cable-uhid"))
             .arg("--device")
             .arg(device)
             .arg("--socket")
             .arg(&socket)
-            .arg("--user")
-            .arg(user)
+            .args(seat_args)
             .env("CABLE_UHID_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

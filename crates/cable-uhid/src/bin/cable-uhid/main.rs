@@ -27,6 +27,9 @@ struct Args {
     /// active session on seat0 (logind) may.
     #[arg(long, value_name = "NAME|UID")]
     user: Option<String>,
+    /// The loginctl to ask instead of the one on PATH (tests give a fake; implies logind).
+    #[arg(long, hide = true)]
+    loginctl: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -50,14 +53,14 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let seat = seat::Seat::choose(args.user.as_deref())?;
+    let seat = seat::Seat::choose(args.user.as_deref(), args.loginctl.clone())?;
     device::probe(&args.device)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let listener = server::listen(&args.socket)?;
-        info!(socket = %args.socket.display(), device = %args.device.display(), ?seat, "listening for cabled");
+        info!(socket = %args.socket.display(), device = %args.device.display(), who = %seat.describe(), "listening for cabled");
         let ctx = Arc::new(session::Context {
             device: args.device,
             seat,

@@ -1,8 +1,9 @@
 //! Where the active user comes from: logind's seat0, or the configured `--user`.
 
 use std::ffi::CString;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cable_uhid::policy::ActiveUser;
 use thiserror::Error;
@@ -15,8 +16,11 @@ const LOGINCTL_TIMEOUT: Duration = Duration::from_secs(3);
 pub enum Seat {
     /// `--user`: this uid is always the one at the seat.
     Fixed(u32),
-    /// Ask logind about seat0 each time.
-    Logind,
+    /// Ask logind about seat0 each time, with this loginctl.
+    Logind {
+        loginctl: PathBuf,
+        last: Arc<tokio::sync::Mutex<Option<(Instant, ActiveUser)>>>,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -28,25 +32,61 @@ pub enum SeatError {
 }
 
 impl Seat {
-    /// `--user` wins when given: an explicit pin is what the administrator asked for.
-    pub fn choose(user: Option<&str>) -> Result<Seat, SeatError> {
-        match user {
-            Some(u) => resolve_user(u).map(Seat::Fixed),
-            None if Path::new("/run/systemd/seats").is_dir() => Ok(Seat::Logind),
-            None => Err(SeatError::NoLogind),
+    /// `--user` wins when given: an explicit pin is what the administrator asked for. A
+    /// `loginctl` path given (tests: a fake one) means logind even where none runs.
+    pub fn choose(user: Option<&str>, loginctl: Option<PathBuf>) -> Result<Seat, SeatError> {
+        match (user, loginctl) {
+            (Some(u), _) => resolve_user(u).map(Seat::Fixed),
+            (None, Some(loginctl)) => Ok(Seat::logind(loginctl)),
+            (None, None) if Path::new("/run/systemd/seats").is_dir() => {
+                Ok(Seat::logind("loginctl".into()))
+            }
+            (None, None) => Err(SeatError::NoLogind),
         }
     }
 
+    fn logind(loginctl: PathBuf) -> Seat {
+        Seat::Logind {
+            loginctl,
+            last: Default::default(),
+        }
+    }
+
+    /// The active user as of a moment after this call began. Callers that wait together
+    /// share one loginctl run (any local user can connect, so a flood of connections must
+    /// not become a flood of processes).
     pub async fn active_user(&self) -> ActiveUser {
         match self {
             Seat::Fixed(uid) => ActiveUser::Uid(*uid),
-            Seat::Logind => logind_active_user().await,
+            Seat::Logind { loginctl, last } => {
+                let asked = Instant::now();
+                let mut last = last.lock().await;
+                if let Some((started, answer)) = &*last {
+                    if *started >= asked {
+                        return answer.clone();
+                    }
+                }
+                let started = Instant::now();
+                let answer = logind_active_user(loginctl).await;
+                *last = Some((started, answer.clone()));
+                answer
+            }
+        }
+    }
+
+    /// For the startup log line.
+    pub fn describe(&self) -> String {
+        match self {
+            Seat::Fixed(uid) => format!("uid {uid} (--user)"),
+            Seat::Logind { loginctl, .. } => {
+                format!("the active user of seat0 ({})", loginctl.display())
+            }
         }
     }
 
     /// Whether the answer can change while a cabled is attached (then it is re-checked).
     pub fn changes(&self) -> bool {
-        matches!(self, Seat::Logind)
+        matches!(self, Seat::Logind { .. })
     }
 }
 
@@ -75,14 +115,11 @@ fn resolve_user(u: &str) -> Result<u32, SeatError> {
     Ok(pw.pw_uid)
 }
 
-async fn loginctl(args: &[&str]) -> Result<String, String> {
-    let run = Command::new("loginctl")
-        .args(args)
-        .kill_on_drop(true)
-        .output();
+async fn loginctl(program: &Path, args: &[&str]) -> Result<String, String> {
+    let run = Command::new(program).args(args).kill_on_drop(true).output();
     let out = match tokio::time::timeout(LOGINCTL_TIMEOUT, run).await {
         Err(_) => return Err("loginctl did not answer within 3 s".into()),
-        Ok(Err(e)) => return Err(format!("cannot run loginctl: {e}")),
+        Ok(Err(e)) => return Err(format!("cannot run {}: {e}", program.display())),
         Ok(Ok(out)) => out,
     };
     if !out.status.success() {
@@ -96,15 +133,25 @@ async fn loginctl(args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-async fn logind_active_user() -> ActiveUser {
-    let session = match loginctl(&["show-seat", "seat0", "-p", "ActiveSession", "--value"]).await {
+async fn logind_active_user(program: &Path) -> ActiveUser {
+    let session = match loginctl(
+        program,
+        &["show-seat", "seat0", "-p", "ActiveSession", "--value"],
+    )
+    .await
+    {
         Ok(s) => s,
         Err(why) => return ActiveUser::Unknown(why),
     };
     if session.is_empty() {
         return ActiveUser::NoActiveSession;
     }
-    match loginctl(&["show-session", &session, "-p", "User", "--value"]).await {
+    match loginctl(
+        program,
+        &["show-session", &session, "-p", "User", "--value"],
+    )
+    .await
+    {
         Ok(uid) => match uid.parse() {
             Ok(uid) => ActiveUser::Uid(uid),
             Err(_) => ActiveUser::Unknown(format!(

@@ -11,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::oneshot;
 use tracing::{info, warn};
 
-use crate::session::{self, Context, End};
+use crate::session::{self, Context, End, Peer};
 
 #[derive(Debug, Error)]
 pub enum ListenError {
@@ -81,6 +81,19 @@ async fn handle(stream: UnixStream, ctx: Arc<Context>, slot: Arc<Mutex<Slot>>) {
     let uid = cred.uid();
     let pid = cred.pid().unwrap_or(0);
     let active = ctx.seat.active_user().await;
+    let mut peer = Peer::new(stream);
+    // Wrong users are refused at once, before they may send anything.
+    if let Admission::Refuse(why) = admit(uid, &active, None) {
+        warn!(uid, pid, "refused a cabled: {why}");
+        session::refuse(&mut peer, &why).await;
+        return;
+    }
+    if let Err(end) = session::await_hello(&mut peer).await {
+        log_end(uid, end);
+        return;
+    }
+    // Asked again: the seat may have switched while this cabled took its time to say HELLO.
+    let active = ctx.seat.active_user().await;
     let (kick_tx, kick_rx) = oneshot::channel();
     // Decided under the lock, acted on after it: a std guard must not live across an await.
     let decision = {
@@ -112,18 +125,22 @@ async fn handle(stream: UnixStream, ctx: Arc<Context>, slot: Arc<Mutex<Slot>>) {
         Ok(id) => id,
         Err(why) => {
             warn!(uid, pid, "refused a cabled: {why}");
-            session::refuse(stream, &why).await;
+            session::refuse(&mut peer, &why).await;
             return;
         }
     };
     info!(uid, pid, "cabled attached");
-    let end = session::run(ctx, stream, uid, kick_rx).await;
+    let end = session::run(ctx, peer, uid, kick_rx).await;
     {
         let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
         if s.current.as_ref().is_some_and(|a| a.id == id) {
             s.current = None;
         }
     }
+    log_end(uid, end);
+}
+
+fn log_end(uid: u32, end: End) {
     match end {
         End::Disconnected => info!(uid, "cabled detached"),
         End::Refused(why) => warn!(uid, "cabled dropped: {why}"),

@@ -43,7 +43,8 @@ pub enum End {
     Io(std::io::Error),
 }
 
-struct Peer {
+/// A connected cabled: the socket halves and the frame decoder.
+pub struct Peer {
     rd: OwnedReadHalf,
     wr: OwnedWriteHalf,
     decoder: Decoder,
@@ -91,48 +92,55 @@ impl Peer {
     }
 }
 
-/// Refuses a cabled before any session starts.
-pub async fn refuse(stream: UnixStream, refusal: &Refusal) {
-    let (rd, wr) = stream.into_split();
-    let mut p = Peer {
-        rd,
-        wr,
-        decoder: Decoder::new(),
-        buf: Vec::new(),
-    };
-    p.refuse(refusal.to_string()).await;
+impl Peer {
+    pub fn new(stream: UnixStream) -> Peer {
+        let (rd, wr) = stream.into_split();
+        Peer {
+            rd,
+            wr,
+            decoder: Decoder::new(),
+            buf: Vec::new(),
+        }
+    }
 }
 
-/// Runs an admitted cabled of `uid` until it leaves or is dropped (`kick`).
+/// Refuses a cabled before it holds the slot.
+pub async fn refuse(p: &mut Peer, refusal: &Refusal) -> End {
+    p.refuse(refusal.to_string()).await
+}
+
+/// Waits for a HELLO of our version. Only then does a cabled take the slot, so a connection
+/// that never says HELLO cannot keep its user's real cabled out.
+pub async fn await_hello(p: &mut Peer) -> Result<(), End> {
+    match tokio::time::timeout(HELLO_TIMEOUT, p.next()).await {
+        Err(_) => Err(p.refuse("no HELLO within 10 s".into()).await),
+        Ok(Err(end)) => Err(end),
+        Ok(Ok(None)) => Err(End::Disconnected),
+        Ok(Ok(Some(Frame::Hello {
+            version: PROTOCOL_VERSION,
+        }))) => Ok(()),
+        Ok(Ok(Some(Frame::Hello { version }))) => Err(p
+            .refuse(format!(
+                "cabled speaks relay protocol version {version}, this cable-uhid speaks {PROTOCOL_VERSION}: update one of them"
+            ))
+            .await),
+        Ok(Ok(Some(f))) => Err(p
+            .refuse(format!(
+                "expected HELLO first, got frame tag {:#04x}",
+                f.tag()
+            ))
+            .await),
+    }
+}
+
+/// Runs a cabled of `uid` that said HELLO and holds the slot, until it leaves or is dropped
+/// (`kick`): create the device, READY, relay, destroy.
 pub async fn run(
     ctx: Arc<Context>,
-    stream: UnixStream,
+    mut p: Peer,
     uid: u32,
     mut kick: oneshot::Receiver<Refusal>,
 ) -> End {
-    let (rd, wr) = stream.into_split();
-    let mut p = Peer {
-        rd,
-        wr,
-        decoder: Decoder::new(),
-        buf: Vec::new(),
-    };
-
-    match tokio::time::timeout(HELLO_TIMEOUT, p.next()).await {
-        Err(_) => return p.refuse("no HELLO within 10 s".into()).await,
-        Ok(Err(end)) => return end,
-        Ok(Ok(None)) => return End::Disconnected,
-        Ok(Ok(Some(Frame::Hello { version: PROTOCOL_VERSION }))) => {}
-        Ok(Ok(Some(Frame::Hello { version }))) => {
-            return p
-                .refuse(format!(
-                    "cabled speaks relay protocol version {version}, this cable-uhid speaks {PROTOCOL_VERSION}: update one of them"
-                ))
-                .await
-        }
-        Ok(Ok(Some(f))) => return p.refuse(format!("expected HELLO first, got frame tag {:#04x}", f.tag())).await,
-    }
-
     let _device_guard = tokio::select! {
         g = ctx.device_lock.lock() => g,
         r = &mut kick => return p.refuse(reason(r)).await,
