@@ -6,6 +6,7 @@ fn main() {
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let qr = cable_qr::QrHandshake::generate(&mut rng, cable_qr::RequestType::GetAssertion, false, unix);
+    let qr =
+        cable_qr::QrHandshake::generate(&mut rng, cable_qr::RequestType::GetAssertion, false, unix);
     println!("{}", qr.url());
 }

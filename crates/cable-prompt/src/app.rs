@@ -6,16 +6,18 @@ use std::io::Write;
 use std::os::fd::AsFd;
 use std::rc::Rc;
 
-use gtk4 as gtk;
 use gtk::prelude::*;
 use gtk::{gio, glib};
+use gtk4 as gtk;
 
 use crate::protocol::{self, Action, Input};
 use crate::window::{Emit, SessionWindow, CSS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("cannot open a window: GTK found no display ({0}); is DISPLAY or WAYLAND_DISPLAY set?")]
+    #[error(
+        "cannot open a window: GTK found no display ({0}); is DISPLAY or WAYLAND_DISPLAY set?"
+    )]
     NoDisplay(glib::BoolError),
     #[error("cannot read standard input: {0}")]
     Stdin(#[source] std::io::Error),
@@ -34,7 +36,11 @@ pub fn run() -> Result<(), AppError> {
     let provider = gtk::CssProvider::new();
     provider.load_from_data(CSS);
     if let Some(display) = gtk::gdk::Display::default() {
-        gtk::style_context_add_provider_for_display(&display, &provider, gtk::STYLE_PROVIDER_PRIORITY_APPLICATION);
+        gtk::style_context_add_provider_for_display(
+            &display,
+            &provider,
+            gtk::STYLE_PROVIDER_PRIORITY_APPLICATION,
+        );
     }
 
     let main_loop = glib::MainLoop::new(None, false);
@@ -56,7 +62,10 @@ pub fn run() -> Result<(), AppError> {
     });
 
     // A duplicate of fd 0, read on the main loop: no thread, no locking around the windows.
-    let fd = std::io::stdin().as_fd().try_clone_to_owned().map_err(AppError::Stdin)?;
+    let fd = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(AppError::Stdin)?;
     let stdin = gio::DataInputStream::new(&gio::UnixInputStream::take_fd(fd));
     let reader = {
         let (app, main_loop) = (app.clone(), main_loop.clone());
@@ -83,7 +92,10 @@ pub fn run() -> Result<(), AppError> {
 impl App {
     fn line(self: &Rc<Self>, bytes: &[u8]) {
         let Ok(text) = std::str::from_utf8(bytes) else {
-            eprintln!("cable-prompt: ignored a line that is not UTF-8 ({} bytes)", bytes.len());
+            eprintln!(
+                "cable-prompt: ignored a line that is not UTF-8 ({} bytes)",
+                bytes.len()
+            );
             return;
         };
         match protocol::parse_line(text) {
@@ -126,7 +138,9 @@ impl App {
                 Some(window) => window.end(outcome, message.as_deref()),
                 None => self.unknown(&session, "an end"),
             },
-            Input::Unknown { kind } => eprintln!("cable-prompt: ignored a line of unknown type {kind:?}"),
+            Input::Unknown { kind } => {
+                eprintln!("cable-prompt: ignored a line of unknown type {kind:?}")
+            }
         }
     }
 

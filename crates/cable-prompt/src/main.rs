@@ -11,7 +11,10 @@ mod window;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).is_some_and(|a| a == "--help" || a == "-h") {
+    if std::env::args()
+        .nth(1)
+        .is_some_and(|a| a == "--help" || a == "-h")
+    {
         println!("{}", include_str!("../README.md"));
         return ExitCode::SUCCESS;
     }

@@ -15,7 +15,10 @@ pub enum Input {
     /// Open (or raise) the window of a session.
     Prompt(Prompt),
     /// A session event of docs/ipc.md.
-    Event { session: String, event: SessionEvent },
+    Event {
+        session: String,
+        event: SessionEvent,
+    },
     /// The session is over: show how it ended.
     End {
         session: String,
@@ -280,7 +283,10 @@ fn session_of(value: &Value, kind: &'static str) -> Result<String, ParseError> {
         .ok_or(ParseError::NoSession(kind))
 }
 
-fn shaped<T: serde::de::DeserializeOwned>(kind: &'static str, value: Value) -> Result<T, ParseError> {
+fn shaped<T: serde::de::DeserializeOwned>(
+    kind: &'static str,
+    value: Value,
+) -> Result<T, ParseError> {
     serde_json::from_value(value).map_err(|source| ParseError::Shape { kind, source })
 }
 

@@ -58,7 +58,13 @@ mod tests {
 
     fn real_url() -> String {
         let mut rng = rand::thread_rng();
-        QrHandshake::generate(&mut rng, cable_qr::RequestType::GetAssertion, false, 1_764_000_000).url()
+        QrHandshake::generate(
+            &mut rng,
+            cable_qr::RequestType::GetAssertion,
+            false,
+            1_764_000_000,
+        )
+        .url()
     }
 
     fn grey(img: &QrImage) -> Vec<u8> {
@@ -70,9 +76,10 @@ mod tests {
         let url = real_url();
         let img = draw(&url).unwrap();
         let pixels = grey(&img);
-        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(img.side, img.side, |x, y| {
-            pixels[y * img.side + x]
-        });
+        let mut prepared =
+            rqrr::PreparedImage::prepare_from_greyscale(img.side, img.side, |x, y| {
+                pixels[y * img.side + x]
+            });
         let grids = prepared.detect_grids();
         assert_eq!(grids.len(), 1);
         let (_, text) = grids[0].decode().unwrap();
@@ -91,12 +98,16 @@ mod tests {
             for x in 0..img.side {
                 let p = pixels[y * img.side + x];
                 assert!(p == 0 || p == 255, "grey pixel at {x},{y}");
-                let border = x < quiet || y < quiet || x >= img.side - quiet || y >= img.side - quiet;
+                let border =
+                    x < quiet || y < quiet || x >= img.side - quiet || y >= img.side - quiet;
                 if border {
                     assert_eq!(p, 255, "dark pixel in the quiet zone at {x},{y}");
                 }
                 // Every pixel of a module has the module's shade: no blurred edges.
-                let (mx, my) = (x / img.module_px * img.module_px, y / img.module_px * img.module_px);
+                let (mx, my) = (
+                    x / img.module_px * img.module_px,
+                    y / img.module_px * img.module_px,
+                );
                 assert_eq!(p, pixels[my * img.side + mx]);
             }
         }

@@ -32,7 +32,11 @@ fn line(tone: Tone, text: impl Into<String>) -> Option<Line> {
 /// The timeline line for `event`, or `None` for events that add nothing a person needs
 /// (`qr` draws the code instead, `error` gets the banner of [`error_heading`]).
 /// `devices` names linked phones the events refer to by id.
-pub fn describe(event: &SessionEvent, operation: Option<Operation>, devices: &[Device]) -> Option<Line> {
+pub fn describe(
+    event: &SessionEvent,
+    operation: Option<Operation>,
+    devices: &[Device],
+) -> Option<Line> {
     let name_of = |id: &Option<String>| {
         id.as_deref()
             .and_then(|id| devices.iter().find(|d| d.id == id))
@@ -41,10 +45,14 @@ pub fn describe(event: &SessionEvent, operation: Option<Operation>, devices: &[D
     match event {
         SessionEvent::Qr { .. } | SessionEvent::Error { .. } | SessionEvent::Other(_) => None,
         SessionEvent::Scanning { radio } => match radio.as_deref() {
-            Some(r) if !r.eq_ignore_ascii_case("bluetooth") => {
-                line(Tone::Pending, format!("Looking for your phone nearby ({r})"))
-            }
-            _ => line(Tone::Pending, "Looking for your phone nearby over Bluetooth"),
+            Some(r) if !r.eq_ignore_ascii_case("bluetooth") => line(
+                Tone::Pending,
+                format!("Looking for your phone nearby ({r})"),
+            ),
+            _ => line(
+                Tone::Pending,
+                "Looking for your phone nearby over Bluetooth",
+            ),
         },
         SessionEvent::Contacting { device, name } => {
             let name = name.clone().or_else(|| name_of(device));
@@ -149,9 +157,13 @@ pub fn error_heading(code: Option<&str>) -> &'static str {
         "no_credentials" => "No passkey for this site on your phone",
         "credential_excluded" => "Your phone already has a passkey for this site",
         "phone_disconnected" => "Your phone disconnected",
-        "tunnel_unreachable" | "tunnel_rejected" | "tunnel_error" => "Could not reach the tunnel server",
+        "tunnel_unreachable" | "tunnel_rejected" | "tunnel_error" => {
+            "Could not reach the tunnel server"
+        }
         "link_gone" => "Your phone no longer remembers this computer",
-        "handshake_failed" | "protocol_error" | "bad_response" => "Your phone's answer was not understood",
+        "handshake_failed" | "protocol_error" | "bad_response" => {
+            "Your phone's answer was not understood"
+        }
         "hybrid_disabled" => "Phone sign-in is turned off",
         _ => "Something went wrong",
     }
@@ -176,8 +188,14 @@ mod tests {
 
     #[test]
     fn stages_in_person_facing_words() {
-        assert_eq!(text(SessionEvent::Advert { source: None }), "Phone found nearby");
-        assert_eq!(text(SessionEvent::TunnelConnected {}), "Connected to the tunnel");
+        assert_eq!(
+            text(SessionEvent::Advert { source: None }),
+            "Phone found nearby"
+        );
+        assert_eq!(
+            text(SessionEvent::TunnelConnected {}),
+            "Connected to the tunnel"
+        );
         assert_eq!(text(SessionEvent::Handshake {}), "Secure channel ready");
         assert_eq!(
             text(SessionEvent::CtapRequest {
@@ -224,7 +242,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(failed.tone, Tone::Warning);
-        assert!(failed.text.starts_with("Pixel 8 could not be reached: the tunnel server said 410"));
+        assert!(failed
+            .text
+            .starts_with("Pixel 8 could not be reached: the tunnel server said 410"));
     }
 
     #[test]
@@ -245,7 +265,9 @@ mod tests {
     #[test]
     fn qr_errors_and_unknown_events_add_no_line() {
         for e in [
-            SessionEvent::Qr { url: "FIDO:/1".into() },
+            SessionEvent::Qr {
+                url: "FIDO:/1".into(),
+            },
             SessionEvent::Error {
                 code: None,
                 message: None,
@@ -263,8 +285,14 @@ mod tests {
     #[test]
     fn error_headings() {
         assert_eq!(error_heading(Some("bluetooth_off")), "Bluetooth is off");
-        assert_eq!(error_heading(Some("operation_denied")), "Declined on your phone");
-        assert_eq!(error_heading(Some("brand_new_code")), "Something went wrong");
+        assert_eq!(
+            error_heading(Some("operation_denied")),
+            "Declined on your phone"
+        );
+        assert_eq!(
+            error_heading(Some("brand_new_code")),
+            "Something went wrong"
+        );
         assert_eq!(error_heading(None), "Something went wrong");
     }
 }

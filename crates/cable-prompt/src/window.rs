@@ -5,9 +5,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use gtk4 as gtk;
 use gtk::prelude::*;
 use gtk::{gdk, glib};
+use gtk4 as gtk;
 
 use crate::protocol::{Action, Device, Operation, Outcome, Prompt, SessionEvent};
 use crate::qr_image;
@@ -63,6 +63,8 @@ impl SessionWindow {
         let banner_title = label("", &["banner-title"]);
         let banner_text = label("", &[]);
         banner_text.set_selectable(true);
+        // A focused selectable label selects all its text: select with the mouse only.
+        banner_text.set_focusable(false);
         banner.append(&banner_title);
         banner.append(&banner_text);
         banner.set_visible(false);
@@ -79,6 +81,7 @@ impl SessionWindow {
         qr_picture.set_valign(gtk::Align::Center);
         let link = label("", &["link"]);
         link.set_selectable(true);
+        link.set_focusable(false);
         link.set_wrap_mode(gtk::pango::WrapMode::Char);
         link.set_lines(3);
         link.set_ellipsize(gtk::pango::EllipsizeMode::End);
@@ -87,7 +90,9 @@ impl SessionWindow {
         link.set_max_width_chars(44);
         let copy = gtk::Button::with_label("Copy link");
         copy.set_valign(gtk::Align::Center);
-        copy.set_tooltip_text(Some("Copy the FIDO:/ link, to open it on a phone some other way"));
+        copy.set_tooltip_text(Some(
+            "Copy the FIDO:/ link, to open it on a phone some other way",
+        ));
         let link_row = gtk::Box::new(gtk::Orientation::Horizontal, 8);
         link_row.append(&link);
         link_row.append(&copy);
@@ -178,8 +183,9 @@ impl SessionWindow {
         self.window.present();
     }
 
-    /// Grows the window to fit content that changed while it was being mapped: GTK 4.8 on X11
-    /// without a window manager loses that resize and leaves the window cut off.
+    /// Fits the window to its content after a change: GTK 4.8 on X11 without a window manager
+    /// loses the resize of content that changed while the window was being mapped, and leaves
+    /// the window cut off.
     fn refit(&self) {
         let window = self.window.clone();
         glib::timeout_add_local_once(Duration::from_millis(30), move || {
@@ -189,7 +195,8 @@ impl SessionWindow {
             let (min_w, _, _, _) = window.measure(gtk::Orientation::Horizontal, -1);
             let width = window.width().max(min_w);
             let (min_h, _, _, _) = window.measure(gtk::Orientation::Vertical, width);
-            if window.height() < min_h || window.width() < min_w {
+            // Also shrinks back when the code is hidden, so no empty half window stays.
+            if window.height() != min_h || window.width() < min_w {
                 window.set_default_size(width, min_h);
                 window.queue_resize();
             }
@@ -226,8 +233,9 @@ impl SessionWindow {
                     timeline::error_heading(code.as_deref()),
                     message.as_deref().unwrap_or(""),
                 );
-                // The code no longer helps once the session failed.
+                // The code and the other phones no longer help once the session failed.
                 self.qr_box.set_visible(false);
+                self.devices_box.set_visible(false);
             }
             // Once the phone is reached, the code and the other phones are done with.
             SessionEvent::Handshake {} => {
@@ -249,13 +257,21 @@ impl SessionWindow {
         self.devices_box.set_visible(false);
         self.cancel.set_label("Close");
         match outcome {
-            Outcome::Ok => self.show_banner("ok", "Done", message.unwrap_or("You can put your phone away.")),
+            Outcome::Ok => self.show_banner(
+                "ok",
+                "Done",
+                message.unwrap_or("You can put your phone away."),
+            ),
             Outcome::Cancelled => self.show_banner("neutral", "Cancelled", message.unwrap_or("")),
             Outcome::Failed => {
                 // Keep the error event's banner when the end line adds nothing new.
                 let shown = self.banner.is_visible() && self.banner.has_css_class("error");
                 if !shown || message.is_some_and(|m| m != self.banner_text.text()) {
-                    let title = if shown { self.banner_title.text().to_string() } else { "It did not work".into() };
+                    let title = if shown {
+                        self.banner_title.text().to_string()
+                    } else {
+                        "It did not work".into()
+                    };
                     self.show_banner("error", &title, message.unwrap_or("The request failed."));
                 }
             }
@@ -283,14 +299,25 @@ impl SessionWindow {
                 format!("Sign in with your phone — {s}"),
                 format!("Sign in to {s}"),
             ),
-            (None, Some(s)) => (format!("Use your phone — {s}"), format!("Use your phone for {s}")),
-            (Some(Operation::Create), None) => ("Create a passkey with your phone".into(), "Create a passkey".into()),
-            (_, None) => ("Sign in with your phone".into(), "Use your phone as a security key".into()),
+            (None, Some(s)) => (
+                format!("Use your phone — {s}"),
+                format!("Use your phone for {s}"),
+            ),
+            (Some(Operation::Create), None) => (
+                "Create a passkey with your phone".into(),
+                "Create a passkey".into(),
+            ),
+            (_, None) => (
+                "Sign in with your phone".into(),
+                "Use your phone as a security key".into(),
+            ),
         };
         self.window.set_title(Some(&title));
         self.heading.set_text(&heading);
         let asker = match p.front_door.as_deref().map(str::trim) {
-            None | Some("") | Some("security key") => "Security key request from a program on this computer".to_owned(),
+            None | Some("") | Some("security key") => {
+                "Security key request from a program on this computer".to_owned()
+            }
             Some(other) => format!("Request from {other}"),
         };
         self.asker.set_text(&asker);
@@ -327,7 +354,13 @@ impl SessionWindow {
                     return;
                 };
                 let bytes = glib::Bytes::from_owned(img.rgb);
-                let texture = gdk::MemoryTexture::new(side_i32, side_i32, gdk::MemoryFormat::R8g8b8, &bytes, stride);
+                let texture = gdk::MemoryTexture::new(
+                    side_i32,
+                    side_i32,
+                    gdk::MemoryFormat::R8g8b8,
+                    &bytes,
+                    stride,
+                );
                 self.qr_picture.set_paintable(Some(&texture));
                 self.link.set_text(url);
                 *self.url.borrow_mut() = Some(url.to_owned());

@@ -47,13 +47,22 @@ fn start_xvfb() -> (Reaper, String) {
     let n = free_display();
     let display = format!(":{n}");
     let xvfb = Command::new("Xvfb")
-        .args([display.as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+        .args([
+            display.as_str(),
+            "-screen",
+            "0",
+            "1024x768x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start Xvfb");
     let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-    wait_for(Duration::from_secs(10), "Xvfb's socket", || socket.exists().then_some(()));
+    wait_for(Duration::from_secs(10), "Xvfb's socket", || {
+        socket.exists().then_some(())
+    });
     (Reaper(xvfb), display)
 }
 
@@ -63,7 +72,10 @@ fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) ->
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < limit, "gave up waiting for {what} after {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "gave up waiting for {what} after {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -82,7 +94,12 @@ fn tool(display: &str, program: &str, args: &[&str]) -> Option<String> {
 fn fido_url() -> String {
     // As the `fido-url` example: a real payload with a fresh identity and secret.
     let mut rng = rand::thread_rng();
-    let qr = cable_qr::QrHandshake::generate(&mut rng, cable_qr::RequestType::GetAssertion, false, 1_764_000_000);
+    let qr = cable_qr::QrHandshake::generate(
+        &mut rng,
+        cable_qr::RequestType::GetAssertion,
+        false,
+        1_764_000_000,
+    );
     qr.url()
 }
 
@@ -94,7 +111,11 @@ fn send(stdin: &mut ChildStdin, line: &str) {
 fn screenshot_png() -> PathBuf {
     // target/prompt-window.png, next to the test binary's target dir.
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_cable-prompt"));
-    let target = exe.ancestors().nth(2).unwrap_or(Path::new(".")).to_path_buf();
+    let target = exe
+        .ancestors()
+        .nth(2)
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     target.join("prompt-window.png")
 }
 
@@ -102,7 +123,10 @@ fn screenshot_png() -> PathBuf {
 fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
     let missing = missing_tools();
     if !missing.is_empty() {
-        println!("SKIPPED: {} not installed; run scripts/setup-gui", missing.join(", "));
+        println!(
+            "SKIPPED: {} not installed; run scripts/setup-gui",
+            missing.join(", ")
+        );
         return;
     }
     let url = fido_url();
@@ -136,18 +160,32 @@ fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
     );
     send(
         &mut stdin,
-        &format!(r#"{{"type":"event","session":"S1","event":"qr","url":"{url}","svg":"<svg/>","t_ms":0}}"#),
+        &format!(
+            r#"{{"type":"event","session":"S1","event":"qr","url":"{url}","svg":"<svg/>","t_ms":0}}"#
+        ),
     );
     send(&mut stdin, "this line is not JSON");
     send(
         &mut stdin,
         r#"{"type":"event","session":"S1","event":"scanning","radio":"Bluetooth","t_ms":2,"new":1}"#,
     );
-    send(&mut stdin, r#"{"type":"event","session":"S1","event":"from_the_future","t_ms":3}"#);
+    send(
+        &mut stdin,
+        r#"{"type":"event","session":"S1","event":"from_the_future","t_ms":3}"#,
+    );
 
     let window = wait_for(Duration::from_secs(20), "the window to be mapped", || {
-        tool(&display, "xdotool", &["search", "--onlyvisible", "--name", "Sign in with your phone — example.com"])
-            .and_then(|ids| ids.lines().next().map(str::to_owned))
+        tool(
+            &display,
+            "xdotool",
+            &[
+                "search",
+                "--onlyvisible",
+                "--name",
+                "Sign in with your phone — example.com",
+            ],
+        )
+        .and_then(|ids| ids.lines().next().map(str::to_owned))
     });
     let mapped = started.elapsed();
     println!("start to mapped: {} ms", mapped.as_millis());
@@ -155,42 +193,144 @@ fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
     // The first frames may still lack the texture: retry the screenshot until it decodes.
     let png = screenshot_png();
     let png_arg = png.to_str().unwrap().to_owned();
-    let decoded = wait_for(Duration::from_secs(10), "zbarimg to find the QR code in a screenshot", || {
-        tool(&display, "import", &["-window", "root", &png_arg])?;
-        tool(&display, "zbarimg", &["-q", "--raw", &png_arg])
-    });
-    println!("screenshot decoded after {} ms: {}", started.elapsed().as_millis(), png.display());
+    let decoded = wait_for(
+        Duration::from_secs(10),
+        "zbarimg to find the QR code in a screenshot",
+        || {
+            tool(&display, "import", &["-window", "root", &png_arg])?;
+            tool(&display, "zbarimg", &["-q", "--raw", &png_arg])
+        },
+    );
+    println!(
+        "screenshot decoded after {} ms: {}",
+        started.elapsed().as_millis(),
+        png.display()
+    );
     // zbarimg reads QR alphanumeric mode as upper case; the link is upper case already.
-    assert_eq!(decoded, url, "the QR code in the screenshot is not the link fed in");
+    assert_eq!(
+        decoded, url,
+        "the QR code in the screenshot is not the link fed in"
+    );
 
     send(
         &mut stdin,
         r#"{"type":"event","session":"S1","event":"error","code":"bluetooth_off","message":"Bluetooth is off: turn it on in Settings and try again","t_ms":40}"#,
     );
     std::thread::sleep(Duration::from_millis(500));
-    assert!(child.0.try_wait().unwrap().is_none(), "cable-prompt exited on an error event");
-    let visible = tool(&display, "xdotool", &["search", "--onlyvisible", "--name", "Sign in with your phone"]);
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "cable-prompt exited on an error event"
+    );
+    let visible = tool(
+        &display,
+        "xdotool",
+        &[
+            "search",
+            "--onlyvisible",
+            "--name",
+            "Sign in with your phone",
+        ],
+    );
     assert!(visible.is_some(), "the window went away on an error event");
-    let _ = tool(&display, "import", &["-window", "root", &png_arg.replace(".png", "-error.png")]);
+    let _ = tool(
+        &display,
+        "import",
+        &["-window", "root", &png_arg.replace(".png", "-error.png")],
+    );
 
     // Escape in the window is the Cancel button.
-    tool(&display, "xdotool", &["windowfocus", "--sync", &window, "key", "Escape"]).expect("xdotool key");
+    tool(
+        &display,
+        "xdotool",
+        &["windowfocus", "--sync", &window, "key", "Escape"],
+    )
+    .expect("xdotool key");
     let action = lines
         .recv_timeout(Duration::from_secs(10))
         .expect("no action on stdout after Escape");
     assert_eq!(action, r#"{"action":"cancel","session":"S1"}"#);
-    wait_for(Duration::from_secs(5), "the window to close after cancel", || {
-        tool(&display, "xdotool", &["search", "--onlyvisible", "--name", "Sign in with your phone"])
+    wait_for(
+        Duration::from_secs(5),
+        "the window to close after cancel",
+        || {
+            tool(
+                &display,
+                "xdotool",
+                &[
+                    "search",
+                    "--onlyvisible",
+                    "--name",
+                    "Sign in with your phone",
+                ],
+            )
             .is_none()
             .then_some(())
-    });
+        },
+    );
     // Late events of the cancelled session are ignored, not a reason to reopen or crash.
-    send(&mut stdin, r#"{"type":"event","session":"S1","event":"closed","t_ms":60}"#);
+    send(
+        &mut stdin,
+        r#"{"type":"event","session":"S1","event":"closed","t_ms":60}"#,
+    );
+
+    // A success shows briefly and closes by itself, without a cancel action.
+    send(
+        &mut stdin,
+        r#"{"type":"prompt","session":"S2","rp_id":"example.org","operation":"create"}"#,
+    );
+    wait_for(
+        Duration::from_secs(10),
+        "the second session's window",
+        || {
+            tool(
+                &display,
+                "xdotool",
+                &[
+                    "search",
+                    "--onlyvisible",
+                    "--name",
+                    "Create a passkey with your phone — example.org",
+                ],
+            )
+        },
+    );
+    send(
+        &mut stdin,
+        r#"{"type":"event","session":"S2","event":"ctap_request","command":"makeCredential","t_ms":5}"#,
+    );
+    send(
+        &mut stdin,
+        r#"{"type":"end","session":"S2","outcome":"ok"}"#,
+    );
+    let shown = Instant::now();
+    wait_for(
+        Duration::from_secs(5),
+        "the window to close after a success",
+        || {
+            tool(
+                &display,
+                "xdotool",
+                &["search", "--onlyvisible", "--name", "example.org"],
+            )
+            .is_none()
+            .then_some(())
+        },
+    );
+    let stayed = shown.elapsed();
+    assert!(
+        stayed >= Duration::from_millis(1000),
+        "the success closed after {stayed:?}, too fast to read"
+    );
 
     drop(stdin);
-    let status = wait_for(Duration::from_secs(10), "cable-prompt to exit after stdin EOF", || {
-        child.0.try_wait().unwrap()
-    });
-    assert!(status.success(), "cable-prompt exited with {status} after stdin EOF");
+    let status = wait_for(
+        Duration::from_secs(10),
+        "cable-prompt to exit after stdin EOF",
+        || child.0.try_wait().unwrap(),
+    );
+    assert!(
+        status.success(),
+        "cable-prompt exited with {status} after stdin EOF"
+    );
     assert!(lines.try_recv().is_err(), "an unexpected second action");
 }
