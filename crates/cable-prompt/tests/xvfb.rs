@@ -1,7 +1,8 @@
 //! The real window on a virtual X server: the QR code in a screenshot decodes (zbarimg) to the
-//! link fed in, an error keeps the window up, Escape sends `cancel`, stdin EOF exits 0.
-//! Skips, saying why, when Xvfb, import, zbarimg or xdotool is missing (scripts/setup-gui
-//! installs them).
+//! link fed in, an error keeps the window up, clicking Cancel sends `cancel`, clicking a linked
+//! phone's button sends `use_device`, a success closes by itself, stdin EOF exits 0
+//! (scripts/test-prompt-window checks Escape). Skips, saying why, when Xvfb, import, zbarimg or
+//! xdotool is missing (scripts/setup-gui installs them).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -107,6 +108,41 @@ fn send(stdin: &mut ChildStdin, line: &str) {
     writeln!(stdin, "{line}").expect("write to cable-prompt");
     stdin.flush().unwrap();
 }
+
+/// The window's size, from xdotool.
+fn geometry(display: &str, window: &str) -> (i32, i32) {
+    let shell = tool(
+        display,
+        "xdotool",
+        &["getwindowgeometry", "--shell", window],
+    )
+    .expect("window geometry");
+    let get = |key: &str| {
+        shell
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {shell}"))
+    };
+    (get("WIDTH="), get("HEIGHT="))
+}
+
+/// Clicks at (`x`, `y`) inside `window`.
+fn click(display: &str, window: &str, x: i32, y: i32) {
+    let (x, y) = (x.to_string(), y.to_string());
+    tool(
+        display,
+        "xdotool",
+        &["mousemove", "--window", window, &x, &y, "click", "1"],
+    )
+    .expect("xdotool click");
+}
+
+// Where the buttons are, from the window's own margins (window.rs): Cancel sits 22 px from the
+// right and 18 px from the bottom edge; a linked phone's full-width button is right above it.
+const CANCEL_FROM_RIGHT: i32 = 22 + 15;
+const CANCEL_FROM_BOTTOM: i32 = 18 + 12;
+const DEVICE_FROM_BOTTOM: i32 = 18 + 34 + 6 + 10 + 17;
 
 fn screenshot_png() -> PathBuf {
     // target/prompt-window.png, next to the test binary's target dir.
@@ -238,16 +274,16 @@ fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
         &["-window", "root", &png_arg.replace(".png", "-error.png")],
     );
 
-    // Escape in the window is the Cancel button.
-    tool(
+    let (width, height) = geometry(&display, &window);
+    click(
         &display,
-        "xdotool",
-        &["windowfocus", "--sync", &window, "key", "Escape"],
-    )
-    .expect("xdotool key");
+        &window,
+        width - CANCEL_FROM_RIGHT,
+        height - CANCEL_FROM_BOTTOM,
+    );
     let action = lines
         .recv_timeout(Duration::from_secs(10))
-        .expect("no action on stdout after Escape");
+        .expect("no action on stdout after clicking Cancel");
     assert_eq!(action, r#"{"action":"cancel","session":"S1"}"#);
     wait_for(
         Duration::from_secs(5),
@@ -273,12 +309,12 @@ fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
         r#"{"type":"event","session":"S1","event":"closed","t_ms":60}"#,
     );
 
-    // A success shows briefly and closes by itself, without a cancel action.
+    // A linked phone's button, then a success that shows briefly and closes by itself.
     send(
         &mut stdin,
-        r#"{"type":"prompt","session":"S2","rp_id":"example.org","operation":"create"}"#,
+        r#"{"type":"prompt","session":"S2","rp_id":"example.org","operation":"create","devices":[{"id":"d7","name":"Pixel 8"}]}"#,
     );
-    wait_for(
+    let window = wait_for(
         Duration::from_secs(10),
         "the second session's window",
         || {
@@ -292,7 +328,18 @@ fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
                     "Create a passkey with your phone — example.org",
                 ],
             )
+            .and_then(|ids| ids.lines().next().map(str::to_owned))
         },
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let (width, height) = geometry(&display, &window);
+    click(&display, &window, width / 2, height - DEVICE_FROM_BOTTOM);
+    let action = lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no action on stdout after clicking the linked phone");
+    assert_eq!(
+        action,
+        r#"{"action":"use_device","session":"S2","device":"d7"}"#
     );
     send(
         &mut stdin,
@@ -333,4 +380,20 @@ fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
         "cable-prompt exited with {status} after stdin EOF"
     );
     assert!(lines.try_recv().is_err(), "an unexpected second action");
+}
+
+#[test]
+fn without_a_display_it_says_so_and_exits_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cable-prompt"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cable-prompt");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no display") && err.contains("DISPLAY"),
+        "{err}"
+    );
 }
