@@ -162,9 +162,10 @@ impl SessionWindow {
         });
         this.window.add_controller(keys);
         let weak = Rc::downgrade(&this);
+        // The window manager's close button: the window is closing already.
         this.window.connect_close_request(move |_| {
             if let Some(this) = weak.upgrade() {
-                this.cancel_by_person();
+                this.tell_cancel();
             }
             glib::Propagation::Proceed
         });
@@ -236,6 +237,20 @@ impl SessionWindow {
                 // The code and the other phones no longer help once the session failed.
                 self.qr_box.set_visible(false);
                 self.devices_box.set_visible(false);
+            }
+            // A phone that forgot this computer cannot be picked any more.
+            SessionEvent::LinkFailed {
+                device: Some(id),
+                forgotten: Some(true),
+                ..
+            } => {
+                let mut child = self.devices_box.first_child();
+                while let Some(button) = child {
+                    child = button.next_sibling();
+                    if button.widget_name() == id.as_str() {
+                        self.devices_box.remove(&button);
+                    }
+                }
             }
             // Once the phone is reached, the code and the other phones are done with.
             SessionEvent::Handshake {} => {
@@ -333,6 +348,8 @@ impl SessionWindow {
     fn device_button(&self, device: &Device) -> gtk::Button {
         let button = gtk::Button::with_label(&format!("Use {} instead", device.label()));
         button.set_tooltip_text(Some("Reach this remembered phone without scanning"));
+        // Found again by this name when the phone turns out to have forgotten this computer.
+        button.set_widget_name(&device.id);
         let (emit, session, id) = (self.emit.clone(), self.session.clone(), device.id.clone());
         let devices_box = self.devices_box.clone();
         button.connect_clicked(move |_| {
@@ -383,13 +400,18 @@ impl SessionWindow {
         }
     }
 
+    /// Cancel or Escape: tell the agent (once) and close.
     fn cancel_by_person(&self) {
+        self.tell_cancel();
+        self.window.close();
+    }
+
+    fn tell_cancel(&self) {
         if !self.finished.replace(true) {
             (self.emit)(Action::Cancel {
                 session: self.session.clone(),
             });
         }
-        self.window.close();
     }
 
     fn show_banner(&self, kind: &str, title: &str, text: &str) {
