@@ -42,7 +42,7 @@ impl Home {
         self.root.join("data").join("cable").join("links.db")
     }
 
-    fn apply(&self, command: &mut Command) {
+    pub fn apply(&self, command: &mut Command) {
         command.env("HOME", &self.root);
         for (var, dir) in [
             ("XDG_DATA_HOME", "data"),
@@ -133,8 +133,20 @@ impl CabledProcess {
         timeouts: &str,
         rust_log: &str,
     ) -> Self {
+        let config = format!("[timeouts]\n{timeouts}\n");
+        Self::start_with_config(home, tunnel_url, radio, &config, rust_log).await
+    }
+
+    /// Starts cabled with `config` as its whole cabled.toml.
+    pub async fn start_with_config(
+        home: &Home,
+        tunnel_url: &str,
+        radio: SocketAddr,
+        config_text: &str,
+        rust_log: &str,
+    ) -> Self {
         let config = home.root.join("cabled.toml");
-        std::fs::write(&config, format!("[timeouts]\n{timeouts}\n")).expect("cabled.toml");
+        std::fs::write(&config, config_text).expect("cabled.toml");
         let socket = home.root.join("runtime").join("cable").join("cabled.sock");
         let mut command = Command::new(locate("cabled"));
         command

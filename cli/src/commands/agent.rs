@@ -56,12 +56,10 @@ pub fn run(socket: Option<PathBuf>, display: Display) -> anyhow::Result<()> {
             .call::<PromptsSubscribe>(NoParams {})
             .await
             .map_err(|e| anyhow::anyhow!("cabled refused the prompt agent: {e} [{}]", e.code()))?;
-        if display != Display::Json {
-            eprintln!(
-                "cablectl agent: showing cabled's prompts ({} open now); Ctrl-C stops",
-                subscribed.open
-            );
-        }
+        eprintln!(
+            "cablectl agent: showing cabled's prompts ({} open now); Ctrl-C stops",
+            subscribed.open
+        );
         while let Some(note) = client.next_notification().await {
             match &mut window {
                 Some(window) => window.show(&note).await,
@@ -89,11 +87,18 @@ fn print_terminal(note: &Notification) {
         println!(
             "{} asks to {} at {} — scan the QR code with your phone's camera",
             opened.front_door.describe(),
-            if opened.operation == "create" { "create a passkey" } else { "sign in" },
+            if opened.operation == "create" {
+                "create a passkey"
+            } else {
+                "sign in"
+            },
             opened.rp_id.as_deref().unwrap_or("an unnamed site")
         );
         for device in &opened.devices {
-            println!("  or confirm on your linked phone {:?} when it asks", device.name);
+            println!(
+                "  or confirm on your linked phone {:?} when it asks",
+                device.name
+            );
         }
     } else if let Some(Ok(ended)) = note.typed::<api::PromptEndedNotice>() {
         match ended.message {
@@ -178,7 +183,9 @@ fn window_line(note: &Notification) -> Option<Value> {
             message,
             ..
         } = ended;
-        return Some(json!({"type": "end", "session": session, "outcome": outcome, "message": message}));
+        return Some(
+            json!({"type": "end", "session": session, "outcome": outcome, "message": message}),
+        );
     }
     let Some(Ok(SessionEventParams { session, event, .. })) = note.session_event() else {
         return None;

@@ -103,7 +103,8 @@ fn get_info_is_ours_canonical_and_asks_for_no_pin() {
         "no PIN: clients must not ask for one"
     );
     assert_eq!(info.option("pinUvAuthToken"), None);
-    assert!(info.pin_uv_auth_protocols.is_empty());
+    // Listed for python-fido2, which wants a protocol before it uses UV at all.
+    assert_eq!(info.pin_uv_auth_protocols, [2, 1]);
     assert_eq!(info.max_msg_size, Some(7609));
     // Every list that fits a message is one chunk: no browser splits it and probes silently.
     assert_eq!(info.max_credential_count_in_list, Some(362));
@@ -114,8 +115,16 @@ fn get_info_is_ours_canonical_and_asks_for_no_pin() {
     // Canonical: decoding and re-encoding in CTAP2 order gives the same bytes.
     let value = cbor::from_slice(&response[1..]).unwrap();
     assert_eq!(cbor::to_canonical_vec(&value), response[1..]);
-    // Keys in order 1, 3, 4, 5, 7, 8, 9, 10: an 8-entry map starting with versions.
-    assert_eq!(&response[1..4], &[0xA8, 0x01, 0x82]);
+    // Keys 1, 2, 3, 4, 5, 6, 7, 8, 9, 10: a 10-entry map starting with versions; extensions
+    // (2) is there though empty, as python-fido2 requires.
+    assert_eq!(&response[1..4], &[0xAA, 0x01, 0x82]);
+    assert!(info.extensions.is_empty());
+    let cbor::Value::Map(entries) = value else {
+        panic!("a map")
+    };
+    assert!(entries.iter().any(
+        |(k, v)| k.as_integer() == Some(2.into()) && v.as_array().is_some_and(|a| a.is_empty())
+    ));
 }
 
 #[test]

@@ -8,7 +8,10 @@
 //! * `options` rk, up, uv true and plat false; **no** `clientPin` and no `pinUvAuthToken`:
 //!   without them a client neither asks for a PIN nor fetches a token with clientPin
 //!   subcommands we cannot serve, and sends the CTAP 2.0 style `uv` option instead.
-//! * no `extensions`: a listed hmac-secret would make clients run the clientPin key agreement
+//! * `pinUvAuthProtocols` [2, 1] although we serve no clientPin subcommand: python-fido2
+//!   (1.1) builds its PIN/UV helper whenever it wants UV and refuses a key that lists no
+//!   protocol; with no `pinUvAuthToken` option it then sends the `uv` option, as the others do.
+//! * an empty `extensions` list (present, as python-fido2 requires): a listed hmac-secret would make clients run the clientPin key agreement
 //!   first. Extensions a page asks for still travel inside the relayed CBOR.
 //! * `transports` hybrid and internal: where a credential made through us really lives. The
 //!   browser may store these hints with the credential, so another browser later offers the
@@ -51,7 +54,7 @@ pub fn get_info() -> GetInfoResponse {
         aaguid: AAGUID,
         options,
         max_msg_size: Some(MAX_MESSAGE_LEN as u64),
-        pin_uv_auth_protocols: Vec::new(),
+        pin_uv_auth_protocols: vec![2, 1],
         max_credential_count_in_list: Some(MAX_CREDENTIAL_COUNT_IN_LIST),
         max_credential_id_length: Some(MAX_CREDENTIAL_ID_LENGTH),
         transports: vec!["hybrid".into(), "internal".into()],
@@ -64,7 +67,18 @@ pub fn get_info() -> GetInfoResponse {
 
 /// The whole answer: `CTAP2_OK ‖ canonical CBOR`.
 pub fn get_info_response() -> Vec<u8> {
+    let mut value = get_info().to_value();
+    // extensions (0x02) present even when empty: python-fido2 (1.1) refuses a getInfo
+    // without it, and CTAP allows an empty list.
+    if let cable_keys::cbor::Value::Map(entries) = &mut value {
+        let has_extensions = entries
+            .iter()
+            .any(|(k, _)| k.as_integer() == Some(2.into()));
+        if !has_extensions {
+            entries.push((2.into(), cable_keys::cbor::Value::Array(Vec::new())));
+        }
+    }
     let mut out = vec![0x00];
-    out.extend(cable_keys::cbor::to_canonical_vec(&get_info().to_value()));
+    out.extend(cable_keys::cbor::to_canonical_vec(&value));
     out
 }

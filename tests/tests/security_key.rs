@@ -1,0 +1,265 @@
+//! The phone as a security key, end to end: python-fido2 (its CTAP-HID client and its
+//! relying party, `Fido2Server`) plays the program and, under it, the kernel's side of uhid on
+//! a SOCK_SEQPACKET socket; the real `cable-uhid` relays to the real `cabled` (local tunnel
+//! server, virtual radio); `cablectl agent --display json` shows the prompt, and the software
+//! phone scans the QR code the agent printed.
+//!
+//! Needs python3 with `fido2` (scripts/setup installs it) and the cabled, cablectl and
+//! cable-uhid binaries (`cargo test --workspace` builds them).
+
+use cable_e2e::cabled_process::{locate, CabledProcess, Home};
+use cable_e2e::process::{phone_mode, self_phone, PhoneArgs};
+use cable_e2e::rig::{within, Rig};
+use cable_phone::PhoneProfile;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+const PHONE_ENTRY: &str = "phone_process";
+
+#[test]
+fn phone_process() {
+    phone_mode();
+}
+
+/// A process whose stdout is JSON lines.
+struct JsonLines {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    stdin: Option<ChildStdin>,
+    name: &'static str,
+}
+
+impl JsonLines {
+    fn spawn(name: &'static str, mut command: Command) -> Self {
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let stdin = child.stdin.take();
+        Self {
+            child,
+            lines,
+            stdin,
+            name,
+        }
+    }
+
+    async fn next(&mut self) -> Value {
+        let name = self.name;
+        let line = within(&format!("{name}: the next line"), self.lines.next_line())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .unwrap_or_else(|| panic!("{name} ended"));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{name} printed {line:?}: {e}"))
+    }
+
+    /// Lines until one satisfies `wanted`; the skipped ones are returned too.
+    async fn until(&mut self, wanted: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+        let mut skipped = Vec::new();
+        loop {
+            let line = self.next().await;
+            if wanted(&line) {
+                return (line, skipped);
+            }
+            skipped.push(line);
+        }
+    }
+
+    async fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+    }
+}
+
+fn method(line: &Value) -> &str {
+    line["method"].as_str().unwrap_or_default()
+}
+
+fn event(line: &Value) -> &str {
+    line["params"]["event"].as_str().unwrap_or_default()
+}
+
+struct Desk {
+    rig: Rig,
+    _dir: tempfile::TempDir,
+    program: JsonLines,
+    agent: JsonLines,
+    _uhid: Child,
+    cabled: CabledProcess,
+    store: PathBuf,
+}
+
+impl Desk {
+    async fn new(advert_timeout: u32) -> Self {
+        let rig = Rig::new().await;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let home = Home::new(&dir.path().join("home"));
+        std::fs::create_dir_all(&home.root).expect("the home folder");
+        let kernel = dir.path().join("kernel.sock");
+        let relay = dir.path().join("uhid.sock");
+
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("security_key/fido2_kernel.py");
+        let mut python = Command::new("python3");
+        python.arg(&script).arg(&kernel);
+        let mut program = JsonLines::spawn("the python-fido2 program", python);
+        assert!(program.next().await["listening"].is_string());
+
+        let mut uhid = Command::new(locate("cable-uhid"));
+        uhid.arg("--device")
+            .arg(&kernel)
+            .arg("--socket")
+            .arg(&relay)
+            .arg("--user")
+            .arg(own_uid().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let uhid = uhid.spawn().expect("cable-uhid starts");
+        within("cable-uhid listens", async {
+            while !relay.exists() {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+
+        let config = format!(
+            "[timeouts]\nadvert = {advert_timeout}\n\n[security_key]\nsocket = {:?}\n",
+            relay.display().to_string()
+        );
+        let cabled =
+            CabledProcess::start_with_config(&home, &rig.tunnel_url, rig.radio, &config, "info")
+                .await;
+        // cabled attaches; cable-uhid creates the one FIDO device on the "kernel".
+        let created = program.next().await;
+        assert_eq!(
+            created["created"]["name"],
+            "cable: phone as security key",
+            "{created}\n{}",
+            cabled.log()
+        );
+
+        let mut agent = Command::new(locate("cablectl"));
+        agent
+            .args(["agent", "--display", "json", "--socket"])
+            .arg(&cabled.socket)
+            .stderr(Stdio::piped());
+        home.apply(&mut agent);
+        let mut agent = JsonLines::spawn("cablectl agent", agent);
+        let stderr = agent.child.stderr.take().expect("stderr");
+        within("the agent subscribes", async {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("showing cabled's prompts") {
+                    return;
+                }
+            }
+            panic!("the agent ended before subscribing");
+        })
+        .await;
+        let store = dir.path().join("passkeys.json");
+        Self {
+            rig,
+            _dir: dir,
+            program,
+            agent,
+            _uhid: uhid,
+            cabled,
+            store,
+        }
+    }
+
+    fn phone(&self, qr: String) -> cable_e2e::process::PhoneProcess {
+        self_phone(
+            PHONE_ENTRY,
+            &PhoneArgs {
+                qr,
+                tunnel_url: self.rig.tunnel_url.clone(),
+                radio: self.rig.radio,
+                store: Some(self.store.clone()),
+                profile: PhoneProfile::Ios,
+            },
+        )
+    }
+
+    /// The agent's prompt for the next request, and the QR code it shows.
+    async fn prompt(&mut self) -> (Value, String) {
+        let (opened, _) = self.agent.until(|l| method(l) == "prompt.opened").await;
+        let (qr, _) = self.agent.until(|l| event(l) == "qr").await;
+        assert_eq!(qr["params"]["session"], opened["params"]["session"]);
+        let url = qr["params"]["url"].as_str().expect("a QR URL").to_string();
+        (opened["params"].clone(), url)
+    }
+
+    async fn ended(&mut self) -> Value {
+        let (ended, _) = self.agent.until(|l| method(l) == "prompt.ended").await;
+        ended["params"].clone()
+    }
+}
+
+impl Drop for Desk {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("cabled's log:\n{}", self.cabled.log());
+        }
+    }
+}
+
+/// Our own uid, which cable-uhid is told to admit (no logind here).
+fn own_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .expect("/proc/self")
+}
+
+#[tokio::test]
+async fn python_fido2_registers_and_signs_in_through_the_virtual_key() {
+    let mut desk = Desk::new(20).await;
+
+    desk.program.send("register alice").await;
+    if std::env::var_os("DEBUG_SK").is_some() {
+        eprintln!("program: {}", desk.program.next().await);
+    }
+    let (prompt, qr) = desk.prompt().await;
+    assert_eq!(prompt["front_door"], "security_key");
+    assert_eq!(prompt["rp_id"], "example.com");
+    assert_eq!(prompt["operation"], "create");
+    let phone = desk.phone(qr);
+    let registered = desk.program.next().await;
+    assert_eq!(
+        registered["registered"],
+        true,
+        "{registered}\n{}",
+        desk.cabled.log()
+    );
+    let report = phone.report().await;
+    assert_eq!(report["credential"]["action"], "created", "{report}");
+    assert_eq!(desk.ended().await["outcome"], "ok");
+
+    desk.program.send("sign_in").await;
+    let (prompt, qr) = desk.prompt().await;
+    assert_eq!(prompt["operation"], "get");
+    let phone = desk.phone(qr);
+    let signed_in = desk.program.next().await;
+    assert_eq!(
+        signed_in["signed_in"],
+        true,
+        "{signed_in}\n{}",
+        desk.cabled.log()
+    );
+    assert_eq!(signed_in["credential_id"], registered["credential_id"]);
+    let report = phone.report().await;
+    assert_eq!(report["credential"]["action"], "used", "{report}");
+    assert_eq!(desk.ended().await["outcome"], "ok");
+}
