@@ -188,6 +188,9 @@ pub struct PhoneArgs {
     pub radio: SocketAddr,
     pub store: Option<PathBuf>,
     pub profile: PhoneProfile,
+    /// How long the person takes to confirm on the phone.
+    #[serde(default)]
+    pub answer_delay_ms: Option<u64>,
 }
 
 impl PhoneArgs {
@@ -200,6 +203,9 @@ impl PhoneArgs {
             )));
         if let Some(store) = &self.store {
             config = config.with_store_path(store);
+        }
+        if let Some(ms) = self.answer_delay_ms {
+            config = config.with_answer_delay(std::time::Duration::from_millis(ms));
         }
         config
     }

@@ -174,22 +174,28 @@ def main():
                                              response.signature)
                 say({"signed_in": True, "credential_id": response.credential_id.hex()})
             elif command == "cancel":
+                # The request runs; the next stdin line ("now") cancels it from the client.
                 dev = device(kernel)
-                client = Fido2Client(dev, ORIGIN, user_interaction=Interaction())
                 user = PublicKeyCredentialUserEntity(id=b"bob", name="bob", display_name="bob")
                 options, _ = server.register_begin(user, user_verification="discouraged")
                 cancel = threading.Event()
+                outcome = {}
 
-                class Cancel(Interaction):
-                    def prompt_up(self):
-                        cancel.set()  # the device said UPNEEDED: the request is with the phone
+                def run():
+                    client = Fido2Client(dev, ORIGIN, user_interaction=Interaction())
+                    try:
+                        client.make_credential(options["publicKey"], event=cancel)
+                        outcome["cancelled"] = False
+                    except ClientError as e:
+                        outcome["cancelled"] = True
+                        outcome["cause"] = repr(e.cause)
 
-                client = Fido2Client(dev, ORIGIN, user_interaction=Cancel())
-                try:
-                    client.make_credential(options["publicKey"], event=cancel)
-                    say({"cancelled": False})
-                except ClientError as e:
-                    say({"cancelled": True, "code": str(e.code), "cause": repr(e.cause)})
+                t = threading.Thread(target=run)
+                t.start()
+                sys.stdin.readline()
+                cancel.set()
+                t.join(60)
+                say(outcome)
             elif command == "busy":
                 first = device(kernel)
                 second = device(kernel)
@@ -235,6 +241,8 @@ def main():
                 break
             else:
                 say({"error": f"unknown command {command}"})
+        except ClientError as e:
+            say({"client_error": e.code.name, "cause": repr(e.cause)})
         except Exception as e:  # report, and stay up for the next command
             say({"error": repr(e), "trace": traceback.format_exc()})
 

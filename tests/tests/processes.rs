@@ -51,6 +51,7 @@ async fn registration_then_sign_in_with_the_phone_in_another_process() {
         radio: rig.radio,
         store: Some(store.clone()),
         profile: PhoneProfile::Android,
+        answer_delay_ms: None,
     };
 
     // Registration: the phone process creates the passkey and saves it to the store file.

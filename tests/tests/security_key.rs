@@ -102,6 +102,10 @@ struct Desk {
 
 impl Desk {
     async fn new(advert_timeout: u32) -> Self {
+        Self::with_agent(advert_timeout, true).await
+    }
+
+    async fn with_agent(advert_timeout: u32, with_agent: bool) -> Self {
         let rig = Rig::new().await;
         let dir = tempfile::tempdir().expect("a temporary folder");
         let home = Home::new(&dir.path().join("home"));
@@ -151,6 +155,11 @@ impl Desk {
         );
 
         let mut agent = Command::new(locate("cablectl"));
+        if !with_agent {
+            // A process that prints nothing, in the agent's place.
+            agent = Command::new("sleep");
+            agent.arg("600");
+        }
         agent
             .args(["agent", "--display", "json", "--socket"])
             .arg(&cabled.socket)
@@ -158,7 +167,7 @@ impl Desk {
         home.apply(&mut agent);
         let mut agent = JsonLines::spawn("cablectl agent", agent);
         let stderr = agent.child.stderr.take().expect("stderr");
-        within("the agent subscribes", async {
+        within_if(with_agent, "the agent subscribes", async {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if line.contains("showing cabled's prompts") {
@@ -181,6 +190,11 @@ impl Desk {
     }
 
     fn phone(&self, qr: String) -> cable_e2e::process::PhoneProcess {
+        self.phone_taking(qr, None)
+    }
+
+    /// A phone whose person takes `delay_ms` to confirm.
+    fn phone_taking(&self, qr: String, delay_ms: Option<u64>) -> cable_e2e::process::PhoneProcess {
         self_phone(
             PHONE_ENTRY,
             &PhoneArgs {
@@ -189,6 +203,7 @@ impl Desk {
                 radio: self.rig.radio,
                 store: Some(self.store.clone()),
                 profile: PhoneProfile::Ios,
+                answer_delay_ms: delay_ms,
             },
         )
     }
@@ -205,6 +220,12 @@ impl Desk {
     async fn ended(&mut self) -> Value {
         let (ended, _) = self.agent.until(|l| method(l) == "prompt.ended").await;
         ended["params"].clone()
+    }
+}
+
+async fn within_if(wait: bool, what: &str, fut: impl std::future::Future<Output = ()>) {
+    if wait {
+        within(what, fut).await
     }
 }
 
@@ -262,4 +283,85 @@ async fn python_fido2_registers_and_signs_in_through_the_virtual_key() {
     let report = phone.report().await;
     assert_eq!(report["credential"]["action"], "used", "{report}");
     assert_eq!(desk.ended().await["outcome"], "ok");
+}
+
+#[tokio::test]
+async fn a_cancel_from_the_program_reaches_the_phone_and_the_key_works_on() {
+    let mut desk = Desk::new(20).await;
+    desk.program.send("cancel").await;
+    let (_, qr) = desk.prompt().await;
+    // The person is slow to confirm: the request is on the phone when the program cancels.
+    let phone = desk.phone_taking(qr, Some(3000));
+    desk.agent.until(|l| event(l) == "ctap_request").await;
+    desk.program.send("now").await;
+    let outcome = desk.program.next().await;
+    assert_eq!(outcome["cancelled"], true, "{outcome}");
+    assert!(
+        outcome["cause"]
+            .as_str()
+            .unwrap()
+            .contains("KEEPALIVE_CANCEL"),
+        "{outcome}"
+    );
+    let ended = desk.ended().await;
+    assert_eq!(ended["outcome"], "cancelled", "{ended}");
+    let report = phone.report().await;
+    assert_eq!(report["end"]["kind"], "desktop_shutdown", "{report}");
+
+    // The key works on: hostile reports, then a whole registration.
+    desk.program.send("garbage 300 7").await;
+    let after = desk.program.next().await;
+    assert_eq!(after["get_info_status"], 0, "{after}");
+    desk.program.send("register erin").await;
+    let (_, qr) = desk.prompt().await;
+    let phone = desk.phone(qr);
+    let registered = desk.program.next().await;
+    assert_eq!(registered["registered"], true, "{registered}");
+    phone.report().await;
+}
+
+#[tokio::test]
+async fn no_phone_in_time_is_a_user_action_timeout_and_a_second_client_is_told_busy() {
+    let mut desk = Desk::new(3).await;
+    desk.program.send("busy").await;
+    let _ = desk.prompt().await;
+    let busy = desk.program.next().await;
+    assert_eq!(busy["busy"], "CHANNEL_BUSY", "{busy}");
+    // No phone scans: cabled's advert timeout ends the first client's request.
+    let first = desk.program.next().await;
+    assert!(
+        first["first"]
+            .as_str()
+            .unwrap()
+            .contains("USER_ACTION_TIMEOUT"),
+        "{first}"
+    );
+    let ended = desk.ended().await;
+    assert_eq!(
+        (ended["outcome"].as_str(), ended["code"].as_str()),
+        (Some("failed"), Some("no_phone"))
+    );
+    assert!(
+        ended["message"].as_str().unwrap().contains("scan"),
+        "{ended}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_prompt_agent_the_request_is_denied_at_once_and_cabled_says_why() {
+    let mut desk = Desk::with_agent(20, false).await;
+    desk.program.send("register frank").await;
+    let outcome = desk.program.next().await;
+    assert!(
+        outcome["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("OPERATION_DENIED"),
+        "{outcome}"
+    );
+    assert!(
+        desk.cabled.log().contains("no prompt agent is running"),
+        "{}",
+        desk.cabled.log()
+    );
 }
