@@ -90,6 +90,15 @@ fn event(line: &Value) -> &str {
     line["params"]["event"].as_str().unwrap_or_default()
 }
 
+/// How the prompts are shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Agent {
+    None,
+    Json,
+    /// The prompt window, on this X display.
+    Window(String),
+}
+
 struct Desk {
     rig: Rig,
     _dir: tempfile::TempDir,
@@ -102,10 +111,11 @@ struct Desk {
 
 impl Desk {
     async fn new(advert_timeout: u32) -> Self {
-        Self::with_agent(advert_timeout, true).await
+        Self::with_agent(advert_timeout, Agent::Json).await
     }
 
-    async fn with_agent(advert_timeout: u32, with_agent: bool) -> Self {
+    async fn with_agent(advert_timeout: u32, mode: Agent) -> Self {
+        let with_agent = mode != Agent::None;
         let rig = Rig::new().await;
         let dir = tempfile::tempdir().expect("a temporary folder");
         let home = Home::new(&dir.path().join("home"));
@@ -161,10 +171,18 @@ impl Desk {
             agent.arg("600");
         }
         agent
-            .args(["agent", "--display", "json", "--socket"])
+            .args(["agent", "--socket"])
             .arg(&cabled.socket)
             .stderr(Stdio::piped());
         home.apply(&mut agent);
+        match &mode {
+            Agent::Window(display) => {
+                agent.args(["--display", "window"]).env("DISPLAY", display);
+            }
+            _ => {
+                agent.args(["--display", "json"]);
+            }
+        }
         let mut agent = JsonLines::spawn("cablectl agent", agent);
         let stderr = agent.child.stderr.take().expect("stderr");
         within_if(with_agent, "the agent subscribes", async {
@@ -349,7 +367,7 @@ async fn no_phone_in_time_is_a_user_action_timeout_and_a_second_client_is_told_b
 
 #[tokio::test]
 async fn without_a_prompt_agent_the_request_is_denied_at_once_and_cabled_says_why() {
-    let mut desk = Desk::with_agent(20, false).await;
+    let mut desk = Desk::with_agent(20, Agent::None).await;
     desk.program.send("register frank").await;
     let outcome = desk.program.next().await;
     assert!(
@@ -364,4 +382,88 @@ async fn without_a_prompt_agent_the_request_is_denied_at_once_and_cabled_says_wh
         "{}",
         desk.cabled.log()
     );
+}
+
+/// A virtual X server for the prompt window; killed when dropped.
+struct Xvfb(Child, String);
+
+impl Xvfb {
+    async fn start() -> Self {
+        let n = (300 + std::process::id() % 300..900)
+            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .expect("a free X display");
+        let display = format!(":{n}");
+        let child = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("Xvfb starts (scripts/setup-gui installs it)");
+        within("Xvfb listens", async {
+            while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        Self(child, display)
+    }
+
+    /// The screen as a PNG file, and what zbarimg reads in it (nothing yet: `None`).
+    async fn scan(&self, png: &Path) -> Option<String> {
+        let shot = Command::new("import")
+            .args(["-display", &self.1, "-window", "root"])
+            .arg(png)
+            .status()
+            .await
+            .ok()?;
+        if !shot.success() {
+            return None;
+        }
+        let out = Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(png)
+            .output()
+            .await
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        let text = text.trim();
+        text.starts_with("FIDO:/").then(|| text.to_string())
+    }
+}
+
+/// The person's way: the agent opens the prompt window, the phone's camera reads the QR code
+/// off the screen (a screenshot, decoded by zbarimg), and python-fido2's registration
+/// completes.
+#[tokio::test]
+async fn the_phone_scans_the_qr_code_off_the_prompt_window() {
+    let x = Xvfb::start().await;
+    let mut desk = Desk::with_agent(20, Agent::Window(x.1.clone())).await;
+    desk.program.send("register grace").await;
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR")).join("security-key-window.png");
+    let qr = within("the QR code shows in the window", async {
+        loop {
+            if let Some(qr) = x.scan(&png).await {
+                return qr;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let phone = desk.phone(qr);
+    let registered = desk.program.next().await;
+    assert_eq!(
+        registered["registered"],
+        true,
+        "{registered}\n{}",
+        desk.cabled.log()
+    );
+    phone.report().await;
 }
