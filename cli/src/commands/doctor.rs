@@ -53,6 +53,7 @@ pub fn run(json: bool, offline: bool) -> anyhow::Result<()> {
             }
         }
         checks.push(store());
+        checks.push(uhid_module());
         checks.extend(daemon().await);
         checks
     });
@@ -249,7 +250,51 @@ fn daemon_checks(status: &Status) -> Vec<Check> {
              phones can be linked again with a QR code",
         ),
     };
-    vec![daemon, store]
+    vec![daemon, store, security_key(&status.security_key)]
+}
+
+/// The virtual security key as cabled sees it: attached to cable-uhid, and an agent to show
+/// its QR codes.
+fn security_key(key: &cabled::ipc::api::SecurityKeyStatus) -> Check {
+    let name = "security key (uhid)";
+    match key.state.as_str() {
+        "off" => Check::skip(
+            name,
+            "off in cabled's configuration ([security_key] enabled)",
+        ),
+        "ready" if key.agents == 0 => Check::fail(
+            name,
+            "attached, but no prompt agent runs: requests are denied",
+            "run `cablectl agent`, or `systemctl --user enable --now cable-agent.service` \
+             (docs/security-key.md)",
+        ),
+        "ready" => Check::pass(
+            name,
+            format!("attached; {} prompt agent(s) show its QR codes", key.agents),
+        ),
+        _ => Check::fail(
+            name,
+            key.message
+                .clone()
+                .unwrap_or_else(|| "not attached to cable-uhid".into()),
+            "install cable-uhid (docs/security-key-install.md): `sudo modprobe uhid`, then \
+             `sudo systemctl enable --now cable-uhid.service`",
+        ),
+    }
+}
+
+/// The uhid kernel module, which the privileged part needs.
+fn uhid_module() -> Check {
+    let name = "uhid kernel module";
+    if std::path::Path::new("/dev/uhid").exists() {
+        Check::pass(name, "/dev/uhid exists")
+    } else {
+        Check::fail(
+            name,
+            "/dev/uhid is missing: the uhid module is not loaded",
+            "sudo modprobe uhid, and install dist/modules-load.d/cable-uhid.conf to load it at boot",
+        )
+    }
 }
 
 #[cfg(test)]
@@ -296,5 +341,27 @@ mod tests {
             "{}",
             checks[1].detail
         );
+    }
+
+    #[test]
+    fn doctor_says_when_the_security_key_has_no_agent_or_no_cable_uhid() {
+        let key = |v: serde_json::Value| -> cabled::ipc::api::SecurityKeyStatus {
+            serde_json::from_value(v).unwrap()
+        };
+        let lonely = security_key(&key(json!({"state": "ready", "agents": 0})));
+        assert_eq!(lonely.ok, Some(false));
+        assert!(lonely.fix.unwrap().contains("cablectl agent"));
+        let shown = security_key(&key(json!({"state": "ready", "agents": 1})));
+        assert_eq!(shown.ok, Some(true));
+        let absent = security_key(&key(json!({"state": "not_attached", "agents": 1,
+            "message": "cable-uhid is not running (no socket at /run/cable/uhid.sock)"})));
+        assert_eq!(absent.ok, Some(false));
+        assert!(absent.detail.contains("not running"), "{}", absent.detail);
+        assert!(absent.fix.unwrap().contains("cable-uhid.service"));
+        let off = security_key(&key(json!({"state": "off", "agents": 0})));
+        assert_eq!(off.ok, None);
+        // An older daemon's status, without the member, still reads (and shows a failing
+        // check rather than a parse error).
+        assert_eq!(status(json!({"state": "not_used"})).security_key.state, "");
     }
 }

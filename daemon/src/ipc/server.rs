@@ -9,6 +9,7 @@ use crate::ipc::prompts::Prompts;
 use crate::ipc::sessions::{ClientId, Sessions};
 use crate::ipc::socket::own_uid;
 use crate::ipc::wire::{self, Id};
+use crate::security_key::KeyState;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ pub struct Daemon {
     pub sessions: Arc<Sessions>,
     /// The prompt agents, and the prompts of sessions no connection owns.
     pub prompts: Prompts,
+    key_state: std::sync::Mutex<KeyState>,
     /// Cancelled on SIGTERM/SIGINT; every client's and session's token descends from it.
     pub shutdown: CancellationToken,
     /// Connections and raw-session relays, awaited at shutdown.
@@ -51,6 +53,7 @@ impl Daemon {
                 config.limits.max_sessions_per_client,
             ),
             prompts: Prompts::default(),
+            key_state: Default::default(),
             config,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -58,6 +61,16 @@ impl Daemon {
             next_client: AtomicU64::new(1),
             started: Instant::now(),
         })
+    }
+
+    pub fn key_state(&self) -> KeyState {
+        self.key_state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn set_key_state(&self, state: KeyState) {
+        if let Ok(mut slot) = self.key_state.lock() {
+            *slot = state;
+        }
     }
 
     pub fn clients(&self) -> usize {

@@ -4,7 +4,7 @@
 //! most once a minute; nothing else runs while the key is idle.
 
 use crate::ipc::server::Daemon;
-use crate::security_key::key;
+use crate::security_key::{key, KeyState};
 use cable_uhid::relay::{Decoder, Frame, PROTOCOL_VERSION};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,6 +75,7 @@ pub async fn run(daemon: Arc<Daemon>, config: SecurityKeyConfig) {
         };
         match outcome {
             Ok(reason) => {
+                daemon.set_key_state(KeyState::Detached(reason.clone()));
                 // It worked for a while: the next failure is news again.
                 retry = FIRST_RETRY;
                 tracing::info!(%reason, "the security key was removed");
@@ -82,6 +83,7 @@ pub async fn run(daemon: Arc<Daemon>, config: SecurityKeyConfig) {
             }
             Err(e) => {
                 let reason = e.to_string();
+                daemon.set_key_state(KeyState::Detached(reason.clone()));
                 // Say it once, not once a minute.
                 if reason != last_reason {
                     tracing::info!(error = %reason, "the security key is not available");
@@ -123,6 +125,7 @@ async fn attach_once(
         _ => return Err(AttachError::Unexpected("an unknown frame")),
     }
     tracing::info!(socket = %path, "the phone is available as a security key");
+    daemon.set_key_state(KeyState::Attached);
     Ok(key::serve(daemon.clone(), stream, decoder).await)
 }
 

@@ -13,3 +13,17 @@ mod request;
 mod status;
 
 pub use attach::{run, SecurityKeyConfig, DEFAULT_SOCKET};
+
+/// Whether the key is attached to cable-uhid, for `daemon.status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    Attached,
+    /// Why not (cable-uhid absent, refused, …).
+    Detached(String),
+}
+
+impl Default for KeyState {
+    fn default() -> Self {
+        KeyState::Detached("cabled has not tried to attach yet".into())
+    }
+}

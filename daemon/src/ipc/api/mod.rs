@@ -39,7 +39,10 @@ pub use sessions::{
     RequestTypeName, SessionCancel, SessionParams, Started, WebAuthnCreate, WebAuthnGet,
     WebAuthnParams,
 };
-pub use status::{BluetoothStatus, DaemonStatus, RadioStatus, SessionCounts, Status, StoreStatus};
+pub use status::{
+    BluetoothStatus, DaemonStatus, RadioStatus, SecurityKeyStatus, SessionCounts, Status,
+    StoreStatus,
+};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

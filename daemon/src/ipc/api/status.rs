@@ -18,6 +18,22 @@ pub struct Status {
     /// The tunnel base URL standing in for every tunnel server, `null` for the real ones.
     pub tunnel_override: Option<String>,
     pub config_file: Option<String>,
+    /// The virtual security key (absent from daemons older than it).
+    #[serde(default)]
+    pub security_key: SecurityKeyStatus,
+}
+
+/// The virtual security key: `state` is `ready` (attached to cable-uhid, the device exists),
+/// `not_attached` (with `message`: why) or `off` (by configuration or policy); `agents`
+/// counts the prompt agents that can show its QR codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityKeyStatus {
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub agents: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,13 @@
 //! `daemon.status`: how the daemon, its radio and its store of linked phones are.
 
 use crate::engine::{RadioConfig, TunnelConfig};
-use crate::ipc::api::{BluetoothStatus, RadioStatus, SessionCounts, Status, StoreStatus};
+use crate::ipc::api::{
+    BluetoothStatus, RadioStatus, SecurityKeyStatus, SessionCounts, Status, StoreStatus,
+};
 use crate::ipc::connection::Client;
 use crate::ipc::error::codes;
 use crate::ipc::server::Daemon;
+use crate::security_key::KeyState;
 use std::sync::Arc;
 
 pub async fn status(daemon: &Arc<Daemon>, client: &Arc<Client>) -> Status {
@@ -39,6 +42,7 @@ pub async fn status(daemon: &Arc<Daemon>, client: &Arc<Client>) -> Status {
         },
         bluetooth,
         store: store(daemon),
+        security_key: security_key(daemon),
         tunnel_override: match &engine.tunnel {
             TunnelConfig::Real => None,
             TunnelConfig::Override(url) => Some(url.clone()),
@@ -83,5 +87,23 @@ fn store(daemon: &Daemon) -> StoreStatus {
             linked: None,
             message: Some(e.to_string()),
         },
+    }
+}
+
+fn security_key(daemon: &Daemon) -> SecurityKeyStatus {
+    let config = &daemon.config.security_key;
+    let (state, message) = if !config.enabled || !daemon.config.hybrid_enabled {
+        ("off", None)
+    } else {
+        match daemon.key_state() {
+            KeyState::Attached => ("ready", None),
+            KeyState::Detached(why) => ("not_attached", Some(why)),
+        }
+    };
+    SecurityKeyStatus {
+        state: state.to_string(),
+        socket: Some(config.socket.display().to_string()),
+        message,
+        agents: daemon.prompts.agents(),
     }
 }
