@@ -395,8 +395,8 @@ async fn without_a_prompt_agent_the_request_is_denied_at_once_and_cabled_says_wh
     .await;
 }
 
-/// A virtual X server for the prompt window; killed when dropped.
-struct Xvfb(Child, String);
+/// A virtual X server for the prompt window (held to be killed when dropped), and its display.
+struct Xvfb(#[allow(dead_code)] Child, String);
 
 impl Xvfb {
     async fn start() -> Self {
