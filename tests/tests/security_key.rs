@@ -418,9 +418,19 @@ impl Xvfb {
             .kill_on_drop(true)
             .spawn()
             .expect("Xvfb starts (scripts/setup-gui installs it)");
-        within("Xvfb listens", async {
-            while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        within("Xvfb answers", async {
+            loop {
+                let answered = Command::new("xwininfo")
+                    .args(["-root", "-display", &display])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .await
+                    .is_ok_and(|s| s.success());
+                if answered {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         })
         .await;

@@ -64,6 +64,11 @@ fn start_xvfb() -> (Reaper, String) {
     wait_for(Duration::from_secs(10), "Xvfb's socket", || {
         socket.exists().then_some(())
     });
+    // The socket exists before the server answers; once a client gets the root window, so
+    // will cable-prompt (seen here: a window that never came, under load, without this).
+    wait_for(Duration::from_secs(20), "Xvfb to answer", || {
+        tool(&display, "xwininfo", &["-root"]).map(drop)
+    });
     (Reaper(xvfb), display)
 }
 
