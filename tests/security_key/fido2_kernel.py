@@ -9,6 +9,7 @@ virtual key unchanged. Commands arrive on stdin, one per line; each answers one 
   register NAME      Fido2Server.register_begin → Fido2Client.make_credential → register_complete
   sign_in            authenticate_begin (allowList: every registered credential) → get_assertion → complete
   cancel             make_credential, cancelled from the client after the device says UPNEEDED
+  abandon            make_credential, then the program closes the device mid-request
   busy               while a second client waits on the phone, this one's PING is answered CHANNEL_BUSY
   garbage N          N random reports, then getInfo must still work
   quit
@@ -196,6 +197,24 @@ def main():
                 cancel.set()
                 t.join(60)
                 say(outcome)
+            elif command == "abandon":
+                # The request runs; at the next stdin line the program closes the hidraw node
+                # (the kernel sends UHID_CLOSE), as a program that exits mid-request does.
+                dev = device(kernel)
+                user = PublicKeyCredentialUserEntity(id=b"hank", name="hank", display_name="hank")
+                options, _ = server.register_begin(user, user_verification="discouraged")
+
+                def run():
+                    try:
+                        Fido2Client(dev, ORIGIN, user_interaction=Interaction()).make_credential(options["publicKey"])
+                    except Exception:
+                        pass  # its device went away under it
+
+                threading.Thread(target=run, daemon=True).start()
+                sys.stdin.readline()
+                kernel.send(UHID_CLOSE, b"")
+                kernel.send(UHID_OPEN, b"")  # the next program
+                say({"closed": True})
             elif command == "busy":
                 first = device(kernel)
                 second = device(kernel)

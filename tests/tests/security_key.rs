@@ -488,3 +488,21 @@ async fn the_phone_scans_the_qr_code_off_the_prompt_window() {
     );
     phone.report().await;
 }
+
+#[tokio::test]
+async fn a_program_that_closes_the_device_mid_request_ends_the_phone_session() {
+    let mut desk = Desk::new(20).await;
+    desk.program.send("abandon").await;
+    let (_, qr) = desk.prompt().await;
+    let phone = desk.phone_taking(qr, Some(3000));
+    desk.agent.until(|l| event(l) == "ctap_request").await;
+    desk.program.send("now").await;
+    assert_eq!(desk.program.next().await["closed"], true);
+    let ended = desk.ended().await;
+    assert_eq!(ended["outcome"], "cancelled", "{ended}");
+    let report = phone.report().await;
+    assert_eq!(report["end"]["kind"], "desktop_shutdown", "{report}");
+    // The next program gets a working key.
+    desk.program.send("garbage 0").await;
+    assert_eq!(desk.program.next().await["get_info_status"], 0);
+}

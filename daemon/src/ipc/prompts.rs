@@ -125,3 +125,75 @@ impl Prompts {
             .map_err(|_| PickError::NoSuchPrompt)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::api::{FrontDoor, Outcome};
+    use crate::ipc::connection::Client;
+    use tokio_util::sync::CancellationToken;
+
+    fn prompt(session: &str) -> PromptOpened {
+        PromptOpened {
+            session: session.into(),
+            front_door: FrontDoor::SecurityKey,
+            rp_id: Some("example.com".into()),
+            operation: "create".into(),
+            devices: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nobody_to_show_it_means_no_prompt() {
+        let prompts = Prompts::default();
+        let (picks, _) = mpsc::channel(1);
+        assert!(!prompts.open(&prompt("s1"), picks));
+        assert_eq!(prompts.agents(), 0);
+    }
+
+    #[tokio::test]
+    async fn agents_see_prompts_late_ones_get_the_open_ones_and_only_agents_pick() {
+        let prompts = Prompts::default();
+        let (early, mut early_lines) = Client::detached(1, CancellationToken::new());
+        assert_eq!(prompts.subscribe(1, early.out.clone()), 0);
+        let (picks, mut picked) = mpsc::channel(1);
+        assert!(prompts.open(&prompt("s1"), picks));
+        prompts.event("s1", "{\"qr\":1}".into(), true);
+        prompts.event("s1", "{\"scanning\":1}".into(), false);
+        let (line, _) = early_lines.recv().await.unwrap();
+        assert!(
+            line.contains("prompt.opened") && line.contains("example.com"),
+            "{line}"
+        );
+        assert_eq!(early_lines.recv().await.unwrap().0, "{\"qr\":1}");
+
+        // A late agent is replayed the prompt and its QR code, not the rest.
+        let (late, mut late_lines) = Client::detached(2, CancellationToken::new());
+        assert_eq!(prompts.subscribe(2, late.out.clone()), 1);
+        assert!(late_lines.recv().await.unwrap().0.contains("prompt.opened"));
+        assert_eq!(late_lines.recv().await.unwrap().0, "{\"qr\":1}");
+
+        assert_eq!(prompts.pick(9, "s1", "d1".into()), Err(PickError::NotAgent));
+        assert_eq!(
+            prompts.pick(2, "nope", "d1".into()),
+            Err(PickError::NoSuchPrompt)
+        );
+        prompts.pick(2, "s1", "d1".into()).unwrap();
+        assert_eq!(picked.recv().await.unwrap(), "d1");
+
+        prompts.end(&PromptEnded {
+            session: "s1".into(),
+            outcome: Outcome::Ok,
+            code: None,
+            message: None,
+        });
+        // The late agent missed the earlier scanning event: next is the end.
+        assert!(late_lines.recv().await.unwrap().0.contains("prompt.ended"));
+        assert_eq!(
+            prompts.pick(2, "s1", "d1".into()),
+            Err(PickError::NoSuchPrompt)
+        );
+        prompts.unsubscribe(1);
+        assert!(!prompts.is_agent(1) && prompts.is_agent(2));
+    }
+}
