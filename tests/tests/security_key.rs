@@ -226,6 +226,20 @@ impl Desk {
         )
     }
 
+    /// Runs program `command` (`cancel` or `abandon`) and lets the program interrupt it once
+    /// the request is on the phone, whose person is slow to confirm.
+    async fn interrupted_on_the_phone(
+        &mut self,
+        command: &str,
+    ) -> cable_e2e::process::PhoneProcess {
+        self.program.send(command).await;
+        let (_, qr) = self.prompt().await;
+        let phone = self.phone_taking(qr, Some(3000));
+        self.agent.until(|l| event(l) == "ctap_request").await;
+        self.program.send("now").await;
+        phone
+    }
+
     /// The agent's prompt for the next request, and the QR code it shows.
     async fn prompt(&mut self) -> (Value, String) {
         let (opened, _) = self.agent.until(|l| method(l) == "prompt.opened").await;
@@ -315,12 +329,7 @@ async fn python_fido2_registers_and_signs_in_through_the_virtual_key() {
 #[tokio::test]
 async fn a_cancel_from_the_program_reaches_the_phone_and_the_key_works_on() {
     let mut desk = Desk::new(20).await;
-    desk.program.send("cancel").await;
-    let (_, qr) = desk.prompt().await;
-    // The person is slow to confirm: the request is on the phone when the program cancels.
-    let phone = desk.phone_taking(qr, Some(3000));
-    desk.agent.until(|l| event(l) == "ctap_request").await;
-    desk.program.send("now").await;
+    let phone = desk.interrupted_on_the_phone("cancel").await;
     let outcome = desk.program.next().await;
     assert_eq!(outcome["cancelled"], true, "{outcome}");
     assert!(
@@ -492,11 +501,7 @@ async fn the_phone_scans_the_qr_code_off_the_prompt_window() {
 #[tokio::test]
 async fn a_program_that_closes_the_device_mid_request_ends_the_phone_session() {
     let mut desk = Desk::new(20).await;
-    desk.program.send("abandon").await;
-    let (_, qr) = desk.prompt().await;
-    let phone = desk.phone_taking(qr, Some(3000));
-    desk.agent.until(|l| event(l) == "ctap_request").await;
-    desk.program.send("now").await;
+    let phone = desk.interrupted_on_the_phone("abandon").await;
     assert_eq!(desk.program.next().await["closed"], true);
     let ended = desk.ended().await;
     assert_eq!(ended["outcome"], "cancelled", "{ended}");
