@@ -443,6 +443,9 @@ impl Xvfb {
             }
         })
         .await;
+        // A GTK client in the first moments of a fresh Xvfb (still compiling its keymap)
+        // sometimes exits at once; give the server a moment, as a real session's has.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         Self(child, display)
     }
 

@@ -30,9 +30,27 @@ struct App {
     emit: Emit,
 }
 
+/// GTK's display connection, retried for a moment: a display that has only just come up (a
+/// session starting, a fresh Xvfb) sometimes refuses the first attempt.
+fn init_gtk() -> Result<(), AppError> {
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    let attempts = if has_display { 20 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        match gtk::init() {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(AppError::NoDisplay(last.expect("at least one attempt")))
+}
+
 /// Runs until stdin ends (then closes every window and returns) or stdout breaks.
 pub fn run() -> Result<(), AppError> {
-    gtk::init().map_err(AppError::NoDisplay)?;
+    init_gtk()?;
     let provider = gtk::CssProvider::new();
     provider.load_from_data(CSS);
     if let Some(display) = gtk::gdk::Display::default() {

@@ -69,6 +69,10 @@ fn start_xvfb() -> (Reaper, String) {
     wait_for(Duration::from_secs(20), "Xvfb to answer", || {
         tool(&display, "xwininfo", &["-root"]).map(drop)
     });
+    // Seen here: a GTK client started in the first moments of a fresh Xvfb (still running
+    // xkbcomp for its keymap) sometimes exits at once without a word. Give it a moment; a
+    // real session's X server has long been up when the agent starts.
+    std::thread::sleep(Duration::from_millis(1500));
     (Reaper(xvfb), display)
 }
 
