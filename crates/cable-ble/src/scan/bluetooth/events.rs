@@ -29,11 +29,37 @@ pub(crate) enum EventAction {
     Ignore,
 }
 
-/// Decides what a btleplug event means for hybrid scanning.
-pub(crate) fn map_event(event: &CentralEvent) -> EventAction {
+/// The latest RSSI BlueZ reported per device. A phone rotating its advert data is reported by
+/// PropertiesChanged, which btleplug splits into a service-data event without RSSI and an
+/// RSSI event: the advert takes the device's latest RSSI. Bounded: a crowded room forgets
+/// and starts over rather than grow without end.
+#[derive(Debug, Default)]
+pub(crate) struct LatestRssi(HashMap<PeripheralId, i16>);
+
+impl LatestRssi {
+    const MAX_DEVICES: usize = 512;
+
+    fn remember(&mut self, id: &PeripheralId, rssi: i16) {
+        if self.0.len() >= Self::MAX_DEVICES && !self.0.contains_key(id) {
+            self.0.clear();
+        }
+        self.0.insert(id.clone(), rssi);
+    }
+
+    fn of(&self, id: &PeripheralId) -> Option<i16> {
+        self.0.get(id).copied()
+    }
+}
+
+/// Decides what a btleplug event means for hybrid scanning; RSSI updates are remembered.
+pub(crate) fn map_event(event: &CentralEvent, rssi: &mut LatestRssi) -> EventAction {
     match event {
+        CentralEvent::RssiUpdate { id, rssi: value } => {
+            rssi.remember(id, *value);
+            EventAction::Ignore
+        }
         CentralEvent::ServiceDataAdvertisement { id, service_data } => {
-            let adverts = hybrid_adverts(service_data, Some(address_of(id)), None);
+            let adverts = hybrid_adverts(service_data, Some(address_of(id)), rssi.of(id));
             if adverts.is_empty() {
                 EventAction::Ignore
             } else {
@@ -98,6 +124,34 @@ pub(crate) fn address_of(id: &PeripheralId) -> String {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
+    fn map(event: &CentralEvent) -> EventAction {
+        map_event(event, &mut LatestRssi::default())
+    }
+
+    /// BlueZ's PropertiesChanged for a rotating advert: RSSI and data arrive as two events;
+    /// every later advert of that device carries the latest RSSI.
+    #[test]
+    fn adverts_by_properties_changed_keep_the_devices_latest_rssi() {
+        let mut rssi = LatestRssi::default();
+        let data = |byte| CentralEvent::ServiceDataAdvertisement {
+            id: id(),
+            service_data: HashMap::from([(uuid_from_u16(UUID_FIDO), vec![byte; 20])]),
+        };
+        let rssi_of = |action: EventAction| match action {
+            EventAction::Adverts(adverts) => adverts[0].rssi,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rssi_of(map_event(&data(1), &mut rssi)), None);
+        let update = |value| CentralEvent::RssiUpdate {
+            id: id(),
+            rssi: value,
+        };
+        assert_eq!(map_event(&update(-58), &mut rssi), EventAction::Ignore);
+        assert_eq!(rssi_of(map_event(&data(2), &mut rssi)), Some(-58));
+        map_event(&update(-71), &mut rssi);
+        assert_eq!(rssi_of(map_event(&data(3), &mut rssi)), Some(-71));
+    }
+
     use super::*;
     use crate::{UUID_FIDO, UUID_GOOGLE};
     use btleplug::api::bleuuid::uuid_from_u16;
@@ -129,7 +183,7 @@ mod tests {
             ]),
         };
         assert_eq!(
-            map_event(&event),
+            map(&event),
             EventAction::Adverts(vec![
                 advert(UUID_GOOGLE, &[3; 24], None),
                 advert(UUID_FIDO, &[1; 20], None),
@@ -139,7 +193,7 @@ mod tests {
             id: id(),
             service_data: HashMap::from([(uuid_from_u16(0xFCF1), vec![2; 22])]),
         };
-        assert_eq!(map_event(&foreign), EventAction::Ignore);
+        assert_eq!(map(&foreign), EventAction::Ignore);
     }
 
     #[test]
@@ -150,39 +204,39 @@ mod tests {
             id: id(),
             service_data: HashMap::from([(lookalike, vec![1; 20])]),
         };
-        assert_eq!(map_event(&event), EventAction::Ignore);
+        assert_eq!(map(&event), EventAction::Ignore);
     }
 
     #[test]
     fn discovery_and_hybrid_service_lists_trigger_a_property_read() {
         assert_eq!(
-            map_event(&CentralEvent::DeviceDiscovered(id())),
+            map(&CentralEvent::DeviceDiscovered(id())),
             EventAction::ReadProperties(id())
         );
         assert_eq!(
-            map_event(&CentralEvent::DeviceUpdated(id())),
+            map(&CentralEvent::DeviceUpdated(id())),
             EventAction::ReadProperties(id())
         );
         let hybrid = CentralEvent::ServicesAdvertisement {
             id: id(),
             services: vec![uuid_from_u16(0x180F), uuid_from_u16(UUID_FIDO)],
         };
-        assert_eq!(map_event(&hybrid), EventAction::ReadProperties(id()));
+        assert_eq!(map(&hybrid), EventAction::ReadProperties(id()));
         let other = CentralEvent::ServicesAdvertisement {
             id: id(),
             services: vec![uuid_from_u16(0x180F)],
         };
-        assert_eq!(map_event(&other), EventAction::Ignore);
+        assert_eq!(map(&other), EventAction::Ignore);
     }
 
     #[test]
     fn power_and_other_events() {
         assert_eq!(
-            map_event(&CentralEvent::StateUpdate(CentralState::PoweredOff)),
+            map(&CentralEvent::StateUpdate(CentralState::PoweredOff)),
             EventAction::PoweredOff
         );
         assert_eq!(
-            map_event(&CentralEvent::StateUpdate(CentralState::PoweredOn)),
+            map(&CentralEvent::StateUpdate(CentralState::PoweredOn)),
             EventAction::Ignore
         );
         for event in [
@@ -197,7 +251,7 @@ mod tests {
                 manufacturer_data: HashMap::from([(0x00E0, vec![0x15, 0x20])]),
             },
         ] {
-            assert_eq!(map_event(&event), EventAction::Ignore, "{event:?}");
+            assert_eq!(map(&event), EventAction::Ignore, "{event:?}");
         }
     }
 

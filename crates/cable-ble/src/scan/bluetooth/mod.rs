@@ -28,7 +28,7 @@ use super::handle::{ActiveGuard, SharedStats, CHANNEL_CAPACITY};
 use super::{one_line, ScanError, ScanHandle, Scanner, StartFuture};
 use crate::Advert;
 use errors::classify;
-use events::{adverts_from_properties, map_event, EventAction};
+use events::{adverts_from_properties, map_event, EventAction, LatestRssi};
 
 /// How long starting a scan may take before we call BlueZ unreachable.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -256,6 +256,7 @@ async fn run(
     _active: ActiveGuard,
 ) -> Result<(), ScanError> {
     let result = async {
+        let mut rssi = LatestRssi::default();
         loop {
             let event = tokio::select! {
                 _ = tx.closed() => return Ok(()),
@@ -266,7 +267,7 @@ async fn run(
                     cause: "BlueZ ended the event stream".into(),
                 });
             };
-            let adverts = match map_event(&event) {
+            let adverts = match map_event(&event, &mut rssi) {
                 EventAction::Adverts(adverts) => adverts,
                 EventAction::ReadProperties(id) => read_adverts(&adapter, &id).await,
                 EventAction::PoweredOff => {
