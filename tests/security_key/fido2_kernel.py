@@ -115,10 +115,8 @@ class Connection(CtapHidConnection):
         self.kernel.output(bytes(data))
 
     def read_packet(self):
-        report = self.kernel.read(self.cid)
-        if self.cid is None and len(report) >= 19 and report[4] == 0x86:
-            pass  # INIT answer on broadcast; CtapHidDevice takes the new cid from it
-        return report
+        # Before INIT has allocated a channel, the answer comes on the broadcast channel.
+        return self.kernel.read(self.cid)
 
     def close(self):
         pass
@@ -127,7 +125,6 @@ class Connection(CtapHidConnection):
 def device(kernel):
     desc = HidDescriptor("uhid", 0x1209, 0xCAB1, 64, 64, "cable", None)
     conn = Connection(kernel)
-    conn.cid = None
     dev = CtapHidDevice(desc, conn)
     conn.cid = struct.pack(">I", dev._channel_id)
     return dev

@@ -103,7 +103,8 @@ struct Desk {
     rig: Rig,
     _dir: tempfile::TempDir,
     program: JsonLines,
-    agent: JsonLines,
+    /// `None`: no prompt agent runs.
+    agent: Option<JsonLines>,
     _uhid: Child,
     cabled: CabledProcess,
     store: PathBuf,
@@ -115,7 +116,6 @@ impl Desk {
     }
 
     async fn with_agent(advert_timeout: u32, mode: Agent) -> Self {
-        let with_agent = mode != Agent::None;
         let rig = Rig::new().await;
         let dir = tempfile::tempdir().expect("a temporary folder");
         let home = Home::new(&dir.path().join("home"));
@@ -164,37 +164,13 @@ impl Desk {
             cabled.log()
         );
 
-        let mut agent = Command::new(locate("cablectl"));
-        if !with_agent {
-            // A process that prints nothing, in the agent's place.
-            agent = Command::new("sleep");
-            agent.arg("600");
-        }
-        agent
-            .args(["agent", "--socket"])
-            .arg(&cabled.socket)
-            .stderr(Stdio::piped());
-        home.apply(&mut agent);
-        match &mode {
+        let agent = match &mode {
+            Agent::None => None,
+            Agent::Json => Some(start_agent(&home, &cabled, &["--display", "json"], None).await),
             Agent::Window(display) => {
-                agent.args(["--display", "window"]).env("DISPLAY", display);
+                Some(start_agent(&home, &cabled, &["--display", "window"], Some(display)).await)
             }
-            _ => {
-                agent.args(["--display", "json"]);
-            }
-        }
-        let mut agent = JsonLines::spawn("cablectl agent", agent);
-        let stderr = agent.child.stderr.take().expect("stderr");
-        within_if(with_agent, "the agent subscribes", async {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("showing cabled's prompts") {
-                    return;
-                }
-            }
-            panic!("the agent ended before subscribing");
-        })
-        .await;
+        };
         let store = dir.path().join("passkeys.json");
         Self {
             rig,
@@ -226,6 +202,19 @@ impl Desk {
         )
     }
 
+    /// Runs program `command`, the phone scanning the agent's QR code; answers the prompt,
+    /// the program's result and the phone's report, once the prompt ended well.
+    async fn through_the_phone(&mut self, command: &str) -> (Value, Value, Value) {
+        self.program.send(command).await;
+        let (prompt, qr) = self.prompt().await;
+        let phone = self.phone(qr);
+        let result = self.program.next().await;
+        let report = phone.report().await;
+        let ended = self.ended().await;
+        assert_eq!(ended["outcome"], "ok", "{ended}\n{}", self.cabled.log());
+        (prompt, result, report)
+    }
+
     /// Runs program `command` (`cancel` or `abandon`) and lets the program interrupt it once
     /// the request is on the phone, whose person is slow to confirm.
     async fn interrupted_on_the_phone(
@@ -235,30 +224,60 @@ impl Desk {
         self.program.send(command).await;
         let (_, qr) = self.prompt().await;
         let phone = self.phone_taking(qr, Some(3000));
-        self.agent.until(|l| event(l) == "ctap_request").await;
+        self.agent().until(|l| event(l) == "ctap_request").await;
         self.program.send("now").await;
         phone
     }
 
+    fn agent(&mut self) -> &mut JsonLines {
+        self.agent.as_mut().expect("this desk runs a prompt agent")
+    }
+
     /// The agent's prompt for the next request, and the QR code it shows.
     async fn prompt(&mut self) -> (Value, String) {
-        let (opened, _) = self.agent.until(|l| method(l) == "prompt.opened").await;
-        let (qr, _) = self.agent.until(|l| event(l) == "qr").await;
+        let (opened, _) = self.agent().until(|l| method(l) == "prompt.opened").await;
+        let (qr, _) = self.agent().until(|l| event(l) == "qr").await;
         assert_eq!(qr["params"]["session"], opened["params"]["session"]);
         let url = qr["params"]["url"].as_str().expect("a QR URL").to_string();
         (opened["params"].clone(), url)
     }
 
     async fn ended(&mut self) -> Value {
-        let (ended, _) = self.agent.until(|l| method(l) == "prompt.ended").await;
+        let (ended, _) = self.agent().until(|l| method(l) == "prompt.ended").await;
         ended["params"].clone()
     }
 }
 
-async fn within_if(wait: bool, what: &str, fut: impl std::future::Future<Output = ()>) {
-    if wait {
-        within(what, fut).await
+/// `cablectl agent ARGS` against `cabled`, once it has subscribed.
+async fn start_agent(
+    home: &Home,
+    cabled: &CabledProcess,
+    args: &[&str],
+    display: Option<&str>,
+) -> JsonLines {
+    let mut command = Command::new(locate("cablectl"));
+    command
+        .args(["agent", "--socket"])
+        .arg(&cabled.socket)
+        .args(args)
+        .stderr(Stdio::piped());
+    home.apply(&mut command);
+    if let Some(display) = display {
+        command.env("DISPLAY", display);
     }
+    let mut agent = JsonLines::spawn("cablectl agent", command);
+    let stderr = agent.child.stderr.take().expect("stderr");
+    within("the agent subscribes", async {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("showing cabled's prompts") {
+                return;
+            }
+        }
+        panic!("the agent ended before subscribing");
+    })
+    .await;
+    agent
 }
 
 impl Drop for Desk {
@@ -289,41 +308,18 @@ async fn python_fido2_registers_and_signs_in_through_the_virtual_key() {
     assert_eq!(status.security_key.state, "ready", "{status:?}");
     assert_eq!(status.security_key.agents, 1, "{status:?}");
 
-    desk.program.send("register alice").await;
-    if std::env::var_os("DEBUG_SK").is_some() {
-        eprintln!("program: {}", desk.program.next().await);
-    }
-    let (prompt, qr) = desk.prompt().await;
+    let (prompt, registered, report) = desk.through_the_phone("register alice").await;
     assert_eq!(prompt["front_door"], "security_key");
     assert_eq!(prompt["rp_id"], "example.com");
     assert_eq!(prompt["operation"], "create");
-    let phone = desk.phone(qr);
-    let registered = desk.program.next().await;
-    assert_eq!(
-        registered["registered"],
-        true,
-        "{registered}\n{}",
-        desk.cabled.log()
-    );
-    let report = phone.report().await;
+    assert_eq!(registered["registered"], true, "{registered}");
     assert_eq!(report["credential"]["action"], "created", "{report}");
-    assert_eq!(desk.ended().await["outcome"], "ok");
 
-    desk.program.send("sign_in").await;
-    let (prompt, qr) = desk.prompt().await;
+    let (prompt, signed_in, report) = desk.through_the_phone("sign_in").await;
     assert_eq!(prompt["operation"], "get");
-    let phone = desk.phone(qr);
-    let signed_in = desk.program.next().await;
-    assert_eq!(
-        signed_in["signed_in"],
-        true,
-        "{signed_in}\n{}",
-        desk.cabled.log()
-    );
+    assert_eq!(signed_in["signed_in"], true, "{signed_in}");
     assert_eq!(signed_in["credential_id"], registered["credential_id"]);
-    let report = phone.report().await;
     assert_eq!(report["credential"]["action"], "used", "{report}");
-    assert_eq!(desk.ended().await["outcome"], "ok");
 }
 
 #[tokio::test]
@@ -348,12 +344,8 @@ async fn a_cancel_from_the_program_reaches_the_phone_and_the_key_works_on() {
     desk.program.send("garbage 300 7").await;
     let after = desk.program.next().await;
     assert_eq!(after["get_info_status"], 0, "{after}");
-    desk.program.send("register erin").await;
-    let (_, qr) = desk.prompt().await;
-    let phone = desk.phone(qr);
-    let registered = desk.program.next().await;
+    let (_, registered, _) = desk.through_the_phone("register erin").await;
     assert_eq!(registered["registered"], true, "{registered}");
-    phone.report().await;
 }
 
 #[tokio::test]
