@@ -2,6 +2,7 @@
 //! daemon), and the daemon's IPC server.
 
 pub mod engine;
+pub mod history;
 pub mod ipc;
 pub mod logging;
 pub mod security_key;

@@ -2,6 +2,7 @@
 //! a Unix socket. See docs/ipc.md for the protocol and the systemd units.
 
 use cabled::engine::{Engine, LinkBook};
+use cabled::history::{HistoryStore, Recorder};
 use cabled::ipc::config::{DaemonConfig, Overrides};
 use cabled::ipc::socket::{self, BoundSocket};
 use cabled::ipc::{serve, Daemon};
@@ -98,16 +99,18 @@ async fn run(
     if let Some(socket) = &args.uhid_socket {
         config.security_key.socket = socket.clone();
     }
-    let daemon = match linked_phones(&config) {
+    let engine = match linked_phones(&config) {
         Some((book, can_link)) => {
             config.engine.linking &= can_link;
-            Daemon::with_engine(Engine::with_links(config.engine.clone(), book), config)
+            Engine::with_links(config.engine.clone(), book)
         }
         None => {
             config.engine.linking = false;
-            Daemon::new(config)
+            Engine::new(config.engine.clone())
         }
     };
+    let history = history(&config);
+    let daemon = Daemon::with_history(engine, config, history);
     watch_signals(daemon.clone())?;
     let security_key = daemon.config.security_key.clone();
     tokio::spawn(cabled::security_key::run(daemon.clone(), security_key));
@@ -133,6 +136,25 @@ fn linked_phones(config: &DaemonConfig) -> Option<(Arc<dyn LinkBook>, bool)> {
         Err(e) => {
             tracing::warn!(error = %e, "linked phones unavailable; QR sessions only");
             Some((Arc::new(BrokenBook::new(e)), false))
+        }
+    }
+}
+
+/// The session history, unless it is turned off; a folder that cannot be used is reported and
+/// sessions go on unrecorded.
+fn history(config: &DaemonConfig) -> Recorder {
+    if !config.history.enabled {
+        tracing::info!("session history is off ([history] enabled = false)");
+        return Recorder::off();
+    }
+    match HistoryStore::open_default(config.history) {
+        Ok(store) => {
+            tracing::info!(folder = %store.dir().display(), keep = config.history.keep, "session history enabled");
+            Recorder::new(store)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "session history unavailable; sessions are not recorded");
+            Recorder::off()
         }
     }
 }

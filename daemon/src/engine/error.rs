@@ -137,6 +137,38 @@ impl SessionError {
     }
 }
 
+/// What a person can do about a failure with this stable code: the advice of the error's
+/// message, without the particulars (names, URLs) it may carry. For the history's failure
+/// causes, which keep codes only.
+pub fn advice(code: &str) -> &'static str {
+    match code {
+        "bluetooth_unavailable" => "start BlueZ: `sudo systemctl enable --now bluetooth`",
+        "no_bluetooth_adapter" => "plug in a Bluetooth LE adapter, or unblock it: `rfkill unblock bluetooth`",
+        "bluetooth_off" => "turn Bluetooth on: `bluetoothctl power on`",
+        "bluetooth_permission_denied" => "run as a user allowed to use BlueZ",
+        "radio_error" => "run `cablectl doctor` to check Bluetooth",
+        "no_phone" => "scan the QR code with the phone's camera, keep the phone near this computer with Bluetooth on, and try again",
+        "timeout" => "check the phone and the network, then try again",
+        "tunnel_unreachable" => "check the network connection, DNS and any proxy or firewall (port 443); `cablectl doctor` tests the tunnel servers",
+        "link_gone" => "the phone withdrew the link: sign in with the QR code to link it again",
+        "tunnel_rejected" => "the tunnel server refused the tunnel: try again with a fresh QR code",
+        "tunnel_error" => "the tunnel connection failed: check the network and try again",
+        "phone_disconnected" => "the phone or the tunnel server ended the session: keep the phone unlocked with the screen on, and try again",
+        "handshake_failed" => "the phone's keys did not match: scan a fresh QR code; for a linked phone, forget it (`cablectl devices forget`) and link it again",
+        "protocol_error" => "the phone broke the protocol: try again; if it repeats, attach `cablectl debug-report` to a bug report",
+        "cancelled" => "the session was cancelled; nothing to fix",
+        "invalid_request" => "the request itself was refused: check the site's options and origin",
+        "bad_response" => "the phone's answer could not be used: update the phone's browser or Play services, and attach `cablectl debug-report` to a bug report",
+        "device_store_error" => "move the linked-phone store aside (see `cablectl doctor`); phones can be linked again with a QR code",
+        "operation_denied" => "the request was declined on the phone: confirm it there next time",
+        "no_credentials" => "the phone has no passkey for this site: register one first",
+        "credential_excluded" => "the phone already has a passkey for this account: sign in instead",
+        "unsupported_algorithm" => "the phone supports none of the site's key types",
+        "internal_error" | "session_finished" => "a bug in cable: attach `cablectl debug-report` to a bug report",
+        _ => "see the session's timeline (`cablectl history show ID`) for where it stopped",
+    }
+}
+
 fn tunnel_code(e: &ConnectError) -> &'static str {
     use cable_tunnel::client::ConnectError as E;
     match e {
@@ -182,6 +214,32 @@ mod tests {
         assert!(text.starts_with("the phone broke the protocol: the Noise handshake failed: "));
         assert_eq!(text.matches("did not authenticate").count(), 1, "{text}");
         assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[test]
+    fn every_engine_code_has_its_own_advice() {
+        let generic = advice("no_such_code");
+        let errors = [
+            SessionError::NoPhone {
+                after: Duration::from_secs(1),
+            },
+            SessionError::Timeout {
+                phase: Phase::Handshake,
+                after: Duration::from_secs(1),
+            },
+            SessionError::Disconnected(Phase::Ctap),
+            SessionError::Cancelled,
+            SessionError::Finished,
+            SessionError::Internal("x".into()),
+            SessionError::Tunnel(Arc::new(ConnectError::Gone)),
+            SessionError::Tunnel(Arc::new(ConnectError::NotFound)),
+            SessionError::Tunnel(Arc::new(ConnectError::Timeout(Duration::from_secs(1)))),
+            SessionError::Phone(CtapStatus::OperationDenied),
+            SessionError::Phone(CtapStatus::NoCredentials),
+        ];
+        for e in errors {
+            assert_ne!(advice(e.code()), generic, "{}", e.code());
+        }
     }
 
     #[test]

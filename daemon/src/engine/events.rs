@@ -169,6 +169,19 @@ impl EventSink {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// The same sink (same clock), also showing each event to `observe` before delivering
+    /// it: how the session history records a session (`history::Recording::observe`).
+    pub fn observed(self, observe: impl Fn(&SessionEvent) + Send + Sync + 'static) -> Self {
+        let deliver = self.deliver;
+        Self {
+            start: self.start,
+            deliver: std::sync::Arc::new(move |event: SessionEvent| {
+                observe(&event);
+                deliver(event)
+            }),
+        }
+    }
+
     pub fn emit(&self, kind: EventKind) {
         (self.deliver)(SessionEvent {
             kind,

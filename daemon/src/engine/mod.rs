@@ -13,7 +13,7 @@ mod session;
 mod webauthn;
 
 pub use config::{EngineConfig, RadioConfig, RadioSpecError, Timeouts, TunnelConfig};
-pub use error::{Phase, RequestProblem, ResponseProblem, SessionError};
+pub use error::{advice, Phase, RequestProblem, ResponseProblem, SessionError};
 pub use events::{EventKind, EventSink, SessionEvent};
 pub use links::{LinkBook, LinkBookError, LinkSummary, MemoryLinkBook, Route, StoredLink};
 pub use raw::RawSession;

@@ -18,6 +18,11 @@
 //! enabled = true
 //! socket = "/run/cable/uhid.sock"
 //!
+//! [history]                    # the redacted timelines of past sessions ($XDG_STATE_HOME/cable/history)
+//! enabled = true
+//! keep = 100                     # sessions
+//! max_bytes = 2097152
+//!
 //! [limits]
 //! max_line_bytes = 1048576
 //! max_clients = 128
@@ -27,6 +32,7 @@
 //! ```
 
 use crate::engine::{EngineConfig, RadioConfig, Timeouts, TunnelConfig};
+use crate::history::HistorySettings;
 use crate::security_key::SecurityKeyConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -41,6 +47,8 @@ pub struct DaemonConfig {
     pub limits: Limits,
     /// The virtual security key's attachment to cable-uhid.
     pub security_key: SecurityKeyConfig,
+    /// How much session history to keep.
+    pub history: HistorySettings,
     /// Where the settings came from (for `daemon.status` and the start-up log).
     pub source: Option<PathBuf>,
 }
@@ -86,6 +94,7 @@ impl Default for DaemonConfig {
             hybrid_enabled: true,
             limits: Limits::default(),
             security_key: SecurityKeyConfig::default(),
+            history: HistorySettings::default(),
             source: None,
         }
     }
@@ -124,6 +133,16 @@ struct File {
     limits: LimitsFile,
     #[serde(default)]
     security_key: SecurityKeyFile,
+    #[serde(default)]
+    history: HistoryFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryFile {
+    enabled: Option<bool>,
+    keep: Option<usize>,
+    max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,6 +246,7 @@ impl DaemonConfig {
         })?;
         config.engine.timeouts = timeouts(&file.timeouts)?;
         config.limits = limits(&file.limits)?;
+        config.history = history(&file.history)?;
         Ok(config)
     }
 
@@ -276,6 +296,29 @@ fn timeouts(file: &TimeoutsFile) -> Result<Timeouts, ConfigError> {
     })
 }
 
+fn history(file: &HistoryFile) -> Result<HistorySettings, ConfigError> {
+    let d = HistorySettings::default();
+    let invalid = |setting: &str, message: &str| ConfigError::Invalid {
+        setting: format!("history.{setting}"),
+        message: message.into(),
+    };
+    let keep = match file.keep {
+        None => d.keep,
+        Some(n) if (1..=100_000).contains(&n) => n,
+        Some(_) => return Err(invalid("keep", "must be between 1 and 100000 sessions")),
+    };
+    let max_bytes = match file.max_bytes {
+        None => d.max_bytes,
+        Some(n) if n >= 64 * 1024 => n,
+        Some(_) => return Err(invalid("max_bytes", "must be at least 65536 (64 KiB)")),
+    };
+    Ok(HistorySettings {
+        enabled: file.enabled.unwrap_or(d.enabled),
+        keep,
+        max_bytes,
+    })
+}
+
 fn limits(file: &LimitsFile) -> Result<Limits, ConfigError> {
     let d = Limits::default();
     let pick = |name: &str, value: Option<usize>, default: usize| match value {
@@ -315,6 +358,7 @@ mod tests {
         assert_eq!(c.engine.tunnel, TunnelConfig::Real);
         assert_eq!(c.engine.radio, RadioConfig::Bluetooth { adapter: None });
         assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.history, HistorySettings::default());
     }
 
     #[test]
@@ -337,10 +381,22 @@ mod tests {
             max_sessions = 6
             max_sessions_per_client = 2
             max_requests_per_client = 3
+            [history]
+            enabled = false
+            keep = 7
+            max_bytes = 100000
             "#,
         )
         .unwrap();
         assert!(!c.hybrid_enabled);
+        assert_eq!(
+            c.history,
+            HistorySettings {
+                enabled: false,
+                keep: 7,
+                max_bytes: 100000
+            }
+        );
         assert_eq!(
             c.engine.tunnel,
             TunnelConfig::Override("ws://127.0.0.1:8080".into())
@@ -396,6 +452,8 @@ mod tests {
         assert!(e.to_string().contains("advret"), "{e}");
         let e = DaemonConfig::from_toml("[limits]\nmax_sessions = 0").unwrap_err();
         assert!(e.to_string().contains("limits.max_sessions"), "{e}");
+        let e = DaemonConfig::from_toml("[history]\nkeep = 0").unwrap_err();
+        assert!(e.to_string().contains("history.keep"), "{e}");
         let e = DaemonConfig::from_toml("radio = \"wifi\"").unwrap_err();
         assert!(e.to_string().contains("unknown radio"), "{e}");
         let e = DaemonConfig::from_toml("tunnel_url = \"http://x\"").unwrap_err();

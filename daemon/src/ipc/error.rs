@@ -32,6 +32,8 @@ pub mod codes {
     pub const UNKNOWN_DEVICE: &str = "unknown_device";
     pub const DEVICE_NOT_FOUND: &str = "device_not_found";
     pub const DEVICE_STORE_ERROR: &str = "device_store_error";
+    pub const HISTORY_NOT_FOUND: &str = "history_not_found";
+    pub const HISTORY_ERROR: &str = "history_error";
     pub const HYBRID_DISABLED: &str = "hybrid_disabled";
     pub const SHUTTING_DOWN: &str = "shutting_down";
     pub const PERMISSION_DENIED: &str = "permission_denied";

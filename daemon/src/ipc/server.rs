@@ -2,6 +2,7 @@
 //! own task, and on shutdown cancels every session and waits for the phones to be told.
 
 use crate::engine::{Engine, SessionError};
+use crate::history::Recorder;
 use crate::ipc::config::DaemonConfig;
 use crate::ipc::connection;
 use crate::ipc::error::{codes, RpcError};
@@ -28,6 +29,8 @@ pub struct Daemon {
     pub sessions: Arc<Sessions>,
     /// The prompt agents, and the prompts of sessions no connection owns.
     pub prompts: Prompts,
+    /// Where finished sessions are recorded (off unless the daemon was given a store).
+    pub history: Recorder,
     key_state: std::sync::Mutex<KeyState>,
     /// Cancelled on SIGTERM/SIGINT; every client's and session's token descends from it.
     pub shutdown: CancellationToken,
@@ -46,7 +49,13 @@ impl Daemon {
     /// With an engine built elsewhere, e.g. `Engine::with_links` once linked phones are
     /// stored: `devices.*` and the `device` param then use its link book.
     pub fn with_engine(engine: Engine, config: DaemonConfig) -> Arc<Self> {
+        Self::with_history(engine, config, Recorder::off())
+    }
+
+    /// [`Self::with_engine`], recording every session's redacted timeline in `history`.
+    pub fn with_history(engine: Engine, config: DaemonConfig, history: Recorder) -> Arc<Self> {
         Arc::new(Self {
+            history,
             engine,
             sessions: Sessions::new(
                 config.limits.max_sessions,

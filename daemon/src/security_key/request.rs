@@ -4,6 +4,7 @@
 //! expects. Nobody to show the QR code (no agent) fails at once instead of waiting unseen.
 
 use crate::engine::{EventKind, EventSink, Route, SessionError, SessionEvent};
+use crate::history::{self, Operation};
 use crate::ipc::api::{
     FrontDoor, Outcome, PromptDevice, PromptEnded, PromptOpened, SessionEventNotice,
 };
@@ -60,13 +61,20 @@ pub async fn relay(
     }
     tracing::info!(%session, rp_id = rp_id.as_deref().unwrap_or("?"), "security-key request relayed to the phone");
 
+    let operation = match request_type {
+        RequestType::MakeCredential => Operation::Create,
+        _ => Operation::Get,
+    };
+    let recording = daemon
+        .history
+        .begin(history::FrontDoor::SecurityKey, operation, rp_id.clone());
     let mut route = Route::Any;
     let result = loop {
         let attempt = cancel.child_token();
         let raw = daemon.engine.start_raw_via(
             request_type,
             route.clone(),
-            sink(&daemon, &session),
+            recording.observe(sink(&daemon, &session)),
             attempt.clone(),
         );
         tokio::select! {
@@ -94,6 +102,7 @@ pub async fn relay(
             }
         }
     };
+    recording.finish(&result);
     match result {
         Ok(response) => response,
         Err(e) => {

@@ -20,6 +20,7 @@ macro_rules! method {
 mod decode;
 mod devices;
 mod event;
+mod history;
 mod prompts;
 mod sessions;
 mod status;
@@ -30,6 +31,9 @@ pub use devices::{
     RenameParams, Renamed,
 };
 pub use event::{SessionEventNotice, SessionEventParams};
+pub use history::{
+    DaemonStats, HistoryGet, HistoryGetParams, HistoryList, HistoryListing, LastParams,
+};
 pub use prompts::{
     FrontDoor, Outcome, PickParams, Picked, PromptDevice, PromptEnded, PromptEndedNotice,
     PromptOpened, PromptOpenedNotice, PromptsPick, PromptsSubscribe, Subscribed,
@@ -97,6 +101,7 @@ macro_rules! method_table {
 
 method_table! {
     methods: WebAuthnCreate, WebAuthnGet, HybridStart, CtapSend, SessionCancel, DevicesList,
-        DevicesRename, DevicesForget, DaemonStatus, PromptsSubscribe, PromptsPick;
+        DevicesRename, DevicesForget, DaemonStatus, PromptsSubscribe, PromptsPick, HistoryList,
+        HistoryGet, DaemonStats;
     notifications: SessionEventNotice, PromptOpenedNotice, PromptEndedNotice,
 }

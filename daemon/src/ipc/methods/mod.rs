@@ -3,6 +3,7 @@
 //! `session.event` notifications.
 
 pub(crate) mod devices;
+mod history;
 mod prompts;
 pub(crate) mod session;
 mod status;
@@ -31,6 +32,9 @@ pub fn is_control(method: &str) -> bool {
         api::DaemonStatus::NAME,
         api::PromptsSubscribe::NAME,
         api::PromptsPick::NAME,
+        api::HistoryList::NAME,
+        api::HistoryGet::NAME,
+        api::DaemonStats::NAME,
     ]
     .contains(&method)
 }
@@ -86,6 +90,15 @@ pub async fn call(
             client,
             decode::<PromptsPick>(params)?,
         )),
+        HistoryList::NAME => {
+            answer::<HistoryList>(history::list(daemon, decode::<HistoryList>(params)?))
+        }
+        HistoryGet::NAME => {
+            answer::<HistoryGet>(history::get(daemon, decode::<HistoryGet>(params)?))
+        }
+        DaemonStats::NAME => {
+            answer::<DaemonStats>(history::stats(daemon, decode::<DaemonStats>(params)?))
+        }
         _ => Err(RpcError::method_not_found(method)),
     }
 }

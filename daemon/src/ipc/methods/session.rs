@@ -2,6 +2,7 @@
 
 use crate::engine::WebAuthnRequest;
 use crate::engine::{EventKind, EventSink, RawSession, Route, SessionError, SessionEvent};
+use crate::history::{redact, FrontDoor, Operation, Recording};
 use crate::ipc::api::{
     Base64Url, Cancelled, CtapResponse, CtapSendParams, HybridStartParams, SessionEventNotice,
     SessionEventParams, SessionParams, Started, WebAuthnParams,
@@ -34,21 +35,28 @@ pub async fn webauthn(
     };
     let route = route(daemon, non_empty(name, "device", p.device)?, p.qr_only)?;
     let (origin, options) = (p.origin, Value::Object(p.options));
-    let request = if create {
-        WebAuthnRequest::Create { origin, options }
+    let (request, operation) = if create {
+        (
+            WebAuthnRequest::Create { origin, options },
+            Operation::Create,
+        )
     } else {
-        WebAuthnRequest::Get { origin, options }
+        (WebAuthnRequest::Get { origin, options }, Operation::Get)
     };
     let cancel = client.cancel.child_token();
     let slot = daemon
         .sessions
         .open(client.id, Kind::WebAuthn, cancel.clone())?;
     tracing::info!(client = client.id, session = %slot.id, method = name, "session started");
-    let events = event_sink(slot.id.clone(), client.out.clone(), None, None);
+    let recording = daemon
+        .history
+        .begin(FrontDoor::Ipc, operation, redact::rp_id_of(&request));
+    let events = recording.observe(event_sink(slot.id.clone(), client.out.clone(), None, None));
     let result = daemon
         .engine
         .webauthn_via(request, route, events, cancel)
         .await;
+    recording.finish(&result);
     log_end(&slot, &result);
     match result.map_err(|e| daemon.session_error(&e))? {
         Value::Object(credential) => Ok(credential),
@@ -88,12 +96,13 @@ pub fn hybrid_start(
     let (ended_tx, ended) = oneshot::channel();
     // `closed` is a session's last event: held back until a failure has been reported.
     let closed = Arc::new(Mutex::new(None));
-    let events = event_sink(
+    let recording = daemon.history.begin(FrontDoor::Ipc, Operation::Raw, None);
+    let events = recording.observe(event_sink(
         slot.id.clone(),
         client.out.clone(),
         Some(ended_tx),
         Some(closed.clone()),
-    );
+    ));
     let started = Instant::now();
     let raw = daemon
         .engine
@@ -104,6 +113,7 @@ pub fn hybrid_start(
         out: client.out.clone(),
         started,
         closed,
+        recording,
     };
     daemon.tasks.spawn(relay.run(raw, inbox, ended));
     Ok(Answer::Sent)
@@ -116,6 +126,7 @@ struct Relay {
     out: Outbox,
     started: Instant,
     closed: Arc<Mutex<Option<SessionEvent>>>,
+    recording: Recording,
 }
 
 impl Relay {
@@ -143,6 +154,7 @@ impl Relay {
             self.forward(&raw, request, reply).await;
         }
         let result = raw.finished().await;
+        self.recording.finish(&result);
         log_end(&self.slot, &result);
         if let Err(e) = result {
             let kind = EventKind::Error {
@@ -164,6 +176,9 @@ impl Relay {
         reply: oneshot::Sender<Result<Vec<u8>, SessionError>>,
     ) {
         let operation = request.first() != Some(&GET_INFO);
+        if operation {
+            self.recording.set_rp_id(cable_hid::rp_id(&request));
+        }
         let answer = raw.ctap(request).await;
         if operation && answer.is_ok() {
             // The phone's one operation is done: the session is finished for the caller,
