@@ -58,6 +58,30 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         display: crate::commands::agent::Display,
     },
+    /// The redacted timelines of past sessions: list them, or draw one with `show ID`.
+    History(HistoryArgs),
+    /// Per-stage metrics of past sessions: how many reached each stage, how fast, and the most
+    /// common failures with their fixes.
+    Stats {
+        #[arg(long)]
+        json: bool,
+        /// Only the newest N sessions.
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+    },
+    /// Write one file to attach to a bug report: versions, doctor, Bluetooth adapters, config,
+    /// the last sessions' redacted timelines and stats. It holds no secret.
+    DebugReport {
+        /// Write here (default: cable-debug-report-<time>.txt in the current folder).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Skip the network checks of the real tunnel servers.
+        #[arg(long)]
+        offline: bool,
+        /// How many of the newest sessions to draw.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        last: usize,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
@@ -295,6 +319,30 @@ pub enum DevicesCommand {
 pub enum DaemonCommand {
     /// Ask the running daemon how it is: version, sessions, radio, Bluetooth.
     Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub show: Option<HistoryCommand>,
+    /// Print the records as JSON (one array).
+    #[arg(long)]
+    pub json: bool,
+    /// Only the newest N sessions.
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Draw one session's timeline: the time spent in each stage and where it failed.
+    Show {
+        /// The session's ID from `cablectl history`, or a unique prefix.
+        id: String,
         #[arg(long)]
         json: bool,
     },

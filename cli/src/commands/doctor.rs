@@ -43,41 +43,45 @@ impl Check {
 }
 
 pub fn run(json: bool, offline: bool) -> anyhow::Result<()> {
-    let checks = crate::commands::runtime()?.block_on(async move {
-        let mut checks = bluetooth().await;
-        if offline {
-            checks.push(Check::skip("tunnel servers", "--offline"));
-        } else {
-            for id in [0u16, 1] {
-                checks.push(tunnel(id).await);
-            }
+    let (text, failed) = crate::commands::runtime()?.block_on(report(json, offline));
+    print!("{text}");
+    anyhow::ensure!(failed == 0, "{failed} check(s) failed; see the fixes above");
+    Ok(())
+}
+
+/// Every check, drawn as `cablectl doctor` prints it, and how many failed (also for
+/// `cablectl debug-report`).
+pub async fn report(json: bool, offline: bool) -> (String, usize) {
+    let mut checks = bluetooth().await;
+    if offline {
+        checks.push(Check::skip("tunnel servers", "--offline"));
+    } else {
+        for id in [0u16, 1] {
+            checks.push(tunnel(id).await);
         }
-        checks.push(store());
-        checks.push(uhid_module());
-        checks.extend(daemon().await);
-        checks
-    });
+    }
+    checks.push(store());
+    checks.push(uhid_module());
+    checks.extend(daemon().await);
+    let mut text = String::new();
     for check in &checks {
         if json {
-            println!(
-                "{}",
-                json!({"check": check.name, "ok": check.ok, "detail": check.detail, "fix": check.fix})
-            );
+            let line = json!({"check": check.name, "ok": check.ok, "detail": check.detail, "fix": check.fix});
+            text.push_str(&format!("{line}\n"));
         } else {
             let mark = match check.ok {
                 Some(true) => "ok  ",
                 Some(false) => "FAIL",
                 None => "skip",
             };
-            println!("[{mark}] {:<26} {}", check.name, check.detail);
+            text.push_str(&format!("[{mark}] {:<26} {}\n", check.name, check.detail));
             if let Some(fix) = &check.fix {
-                println!("       fix: {fix}");
+                text.push_str(&format!("       fix: {fix}\n"));
             }
         }
     }
     let failed = checks.iter().filter(|c| c.ok == Some(false)).count();
-    anyhow::ensure!(failed == 0, "{failed} check(s) failed; see the fixes above");
-    Ok(())
+    (text, failed)
 }
 
 /// One scan attempt answers four questions, in the order BlueZ fails them.

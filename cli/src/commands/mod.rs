@@ -3,14 +3,17 @@
 mod advert;
 pub mod agent;
 pub mod daemon_link;
+mod debug_report;
 mod demo;
 mod devices;
 mod docs;
 mod doctor;
+mod history;
 mod phone;
 mod qr;
 mod scan;
 pub mod session;
+mod stats;
 mod tunnel;
 
 use crate::cli::{Cli, Command, DaemonCommand};
@@ -28,6 +31,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devices(cmd) => devices::run(cmd),
         Command::Doctor { json, offline } => doctor::run(json, offline),
         Command::Daemon(DaemonCommand::Status { json }) => daemon_link::print_status(json),
+        Command::History(args) => history::run(args),
+        Command::Stats { json, last } => stats::run(json, last),
+        Command::DebugReport {
+            output,
+            offline,
+            last,
+        } => debug_report::run(output, offline, last),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),
         Command::Agent { socket, display } => agent::run(socket, display),

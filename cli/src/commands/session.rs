@@ -9,7 +9,9 @@ use cabled::engine::{
     CancellationToken, Engine, EngineConfig, RadioConfig, Route, SessionError, TunnelConfig,
     WebAuthnRequest,
 };
+use cabled::history::{redact, FrontDoor, HistoryStore, Operation, Recorder};
 use cabled::ipc::api::{WebAuthnCreate, WebAuthnGet, WebAuthnParams};
+use cabled::ipc::config::{DaemonConfig, Overrides};
 use cabled::store_book::{BrokenBook, StoreBook};
 use rand_core::RngCore;
 use serde_json::{json, Value};
@@ -136,6 +138,14 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
             return Ok(());
         }
         let engine = engine(&flags, config);
+        let recording = recorder().begin(
+            FrontDoor::Cli,
+            match &request {
+                WebAuthnRequest::Create { .. } => Operation::Create,
+                WebAuthnRequest::Get { .. } => Operation::Get,
+            },
+            redact::rp_id_of(&request),
+        );
         let cancel = CancellationToken::new();
         let ctrl_c = cancel.clone();
         tokio::spawn(async move {
@@ -143,10 +153,11 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
                 ctrl_c.cancel();
             }
         });
-        match engine
-            .webauthn_via(request, route, sink.clone(), cancel)
-            .await
-        {
+        let result = engine
+            .webauthn_via(request, route, recording.observe(sink.clone()), cancel)
+            .await;
+        recording.finish(&result);
+        match result {
             Ok(credential) => {
                 printer.credential(&sink, credential);
                 Ok(())
@@ -157,6 +168,25 @@ fn run(flags: &SessionFlags, request: WebAuthnRequest) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// Where in-process sessions are recorded: the history folder cabled uses, with the
+/// `[history]` settings of cabled.toml. A folder that cannot be used is said once and the
+/// session goes on unrecorded.
+fn recorder() -> Recorder {
+    let settings = DaemonConfig::load(None, &Overrides::default())
+        .map(|c| c.history)
+        .unwrap_or_default();
+    if !settings.enabled {
+        return Recorder::off();
+    }
+    match HistoryStore::open_default(settings) {
+        Ok(store) => Recorder::new(store),
+        Err(e) => {
+            eprintln!("cablectl: this session is not recorded in the history: {e}");
+            Recorder::off()
+        }
+    }
 }
 
 /// The running daemon, unless this session needs options only the in-process engine has
