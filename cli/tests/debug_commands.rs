@@ -170,6 +170,8 @@ fn no_bluetooth_is_one_clear_line() {
     let out = Command::new(BIN)
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", home.path())
+        // The failed session is recorded: in the test's home, not the person's.
+        .env("XDG_STATE_HOME", home.path())
         .env("XDG_RUNTIME_DIR", home.path())
         .env(
             "DBUS_SYSTEM_BUS_ADDRESS",
@@ -195,4 +197,26 @@ fn no_bluetooth_is_one_clear_line() {
         "names Bluetooth: {stderr}"
     );
     assert!(last.ends_with(']'), "ends with the machine code: {last}");
+    // The history tells the same: one failed cli sign-in, with the radio's code.
+    let out = Command::new(BIN)
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = &records[0];
+    assert_eq!(records.as_array().map(Vec::len), Some(1), "{records}");
+    assert_eq!(record["front_door"], "cli");
+    assert_eq!(record["operation"], "get");
+    assert_eq!(record["rp_id"], "example.com");
+    assert_eq!(record["outcome"], "failed");
+    let code = record["error"].as_str().unwrap_or_default();
+    assert!(last.contains(&format!("[{code}]")), "{code} vs {last}");
 }

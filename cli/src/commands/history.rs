@@ -105,11 +105,11 @@ pub fn timeline(r: &SessionRecord) -> String {
     let mut out = String::new();
     out.push_str(&format!("session {}  {}\n", r.id, utc(r.started_unix_ms)));
     out.push_str(&format!(
-        "  {} {} for {} via {}\n",
+        "  {} {} for {}, path {}\n",
         r.front_door.name(),
         r.operation.name(),
         printable(r.rp_id.as_deref().unwrap_or("(site unknown)")),
-        r.path.map_or("(no path reached the phone)", |p| p.name()),
+        r.path.map_or("none (no phone was reached)", |p| p.name()),
     ));
     if let Some(phone) = &r.phone {
         out.push_str(&format!(
@@ -128,7 +128,7 @@ pub fn timeline(r: &SessionRecord) -> String {
             .unwrap_or_default(),
         seconds(r.duration_ms)
     ));
-    out.push_str("       at      spent  stage\n");
+    out.push_str("         at      spent  stage\n");
     let failed_at = failing_stage(r);
     for (i, stage) in r.stages.iter().enumerate() {
         let next = r.stages.get(i + 1).map_or(r.duration_ms, |s| s.t_ms);
@@ -139,8 +139,8 @@ pub fn timeline(r: &SessionRecord) -> String {
             (true, Outcome::Cancelled) => "  <- cancelled here",
             (true, _) => "  <- failed here",
         };
-        out.push_str(&format!(
-            "  {:>7}  {:>9}  {:<18} {detail}{mark}\n",
+        let line = format!(
+            "  {:>9}  {:>9}  {:<18} {detail}{mark}",
             millis(stage.t_ms),
             if matches!(stage.kind, StageKind::Error { .. }) {
                 String::new()
@@ -148,7 +148,9 @@ pub fn timeline(r: &SessionRecord) -> String {
                 millis(spent)
             },
             stage.kind.name(),
-        ));
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     if r.stages_dropped > 0 {
         out.push_str(&format!(

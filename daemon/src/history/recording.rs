@@ -68,6 +68,7 @@ impl Recorder {
                 duration_ms: 0,
             },
             finished: false,
+            last_status: None,
         };
         Recording {
             shared: Some(Arc::new(Shared {
@@ -93,6 +94,8 @@ struct Shared {
 struct Draft {
     record: SessionRecord,
     finished: bool,
+    /// The status byte of the phone's last CTAP answer.
+    last_status: Option<u8>,
 }
 
 impl Recording {
@@ -139,9 +142,18 @@ impl Recording {
             return;
         }
         draft.finished = true;
+        let last_status = draft.last_status;
         let record = &mut draft.record;
         match result {
-            Ok(_) => record.outcome = Outcome::Ok,
+            // A raw relay succeeds when it delivered the phone's answer, whatever it said: a
+            // refusal on the phone is still the session's failure.
+            Ok(_) => match last_status.map(cable_ctap::CtapStatus::from_u8) {
+                Some(status) if !status.is_ok() => {
+                    record.outcome = Outcome::Failed;
+                    record.error = Some(status.machine_code().to_string());
+                }
+                _ => record.outcome = Outcome::Ok,
+            },
             Err(e) => {
                 record.outcome = if matches!(e, SessionError::Cancelled) {
                     Outcome::Cancelled
@@ -174,6 +186,9 @@ impl Shared {
         let Ok(mut draft) = self.draft.lock() else {
             return;
         };
+        if let EventKind::CtapResponse { status_code, .. } = &event.kind {
+            draft.last_status = Some(*status_code);
+        }
         let record = &mut draft.record;
         match &event.kind {
             EventKind::PhoneReady { .. } => {
@@ -324,6 +339,28 @@ mod tests {
         assert_eq!(r.error.as_deref(), Some("no_phone"));
         assert_eq!(r.rp_id.as_deref(), Some("bank.example"));
         assert_eq!(r.stages.last().unwrap().kind.name(), "error");
+    }
+
+    #[test]
+    fn a_relayed_refusal_is_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let recording =
+            Recorder::new(store(dir.path())).begin(FrontDoor::SecurityKey, Operation::Get, None);
+        let sink = recording.observe(EventSink::discard());
+        sink.emit(EventKind::CtapResponse {
+            status: "CTAP2_ERR_OPERATION_DENIED".into(),
+            status_code: 0x27,
+        });
+        drop(sink);
+        recording.finish(&Ok::<(), SessionError>(()));
+        drop(recording);
+        let r = HistoryStore::reader(dir.path().to_path_buf())
+            .list()
+            .unwrap()
+            .records
+            .remove(0);
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert_eq!(r.error.as_deref(), Some("operation_denied"));
     }
 
     #[test]
