@@ -1,0 +1,91 @@
+// The processes a browser test runs against, all on loopback: cable's tunnel server, cabled on
+// the UDP virtual radio, and the software phone that answers a QR code. Binaries come from
+// CABLE_BIN (default: the workspace's target/debug), built by scripts/test-browser.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import net from "node:net";
+
+export const BIN = resolve(process.env.CABLE_BIN ?? new URL("../../target/debug", import.meta.url).pathname);
+export const EXTENSION = new URL("../../browser/extension", import.meta.url).pathname;
+
+export async function freePort() {
+  return new Promise((ok) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function waitFor(what, check, ms = 15000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export class Rig {
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), "cable-browser-"));
+    this.procs = [];
+    this.runtime = join(this.dir, "run");
+    mkdirSync(join(this.runtime, "cable"), { recursive: true, mode: 0o700 });
+    this.socket = join(this.runtime, "cable", "cabled.sock");
+    this.env = { ...process.env, XDG_RUNTIME_DIR: this.runtime, XDG_STATE_HOME: join(this.dir, "state"), XDG_DATA_HOME: join(this.dir, "data"), XDG_CONFIG_HOME: join(this.dir, "config"), CABLE_SOCKET: this.socket, RUST_LOG: "info" };
+  }
+
+  spawn(name, args) {
+    const p = spawn(join(BIN, name), args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+    p.output = "";
+    p.stdout.on("data", (d) => (p.output += d));
+    p.stderr.on("data", (d) => (p.output += d));
+    this.procs.push(p);
+    return p;
+  }
+
+  async start() {
+    this.tunnelPort = await freePort();
+    this.radioPort = await freePort();
+    this.tunnelUrl = `ws://127.0.0.1:${this.tunnelPort}`;
+    this.spawn("cablectl", ["tunnel", "serve", "--listen", `127.0.0.1:${this.tunnelPort}`]);
+    await this.startDaemon();
+  }
+
+  async startDaemon() {
+    this.daemon = this.spawn("cabled", ["--socket", this.socket, "--tunnel-url", this.tunnelUrl, "--radio", `udp:127.0.0.1:${this.radioPort}`]);
+    await waitFor("cabled's socket", () => existsSync(this.socket));
+  }
+
+  stopDaemon() {
+    this.daemon.kill("SIGTERM");
+    return new Promise((r) => this.daemon.once("exit", r));
+  }
+
+  // The native host's manifest for a Chromium profile (what `cablectl browser install` writes).
+  installHost(folder, kind) {
+    mkdirSync(folder, { recursive: true });
+    const allowed = kind === "chromium" ? { allowed_origins: ["chrome-extension://cpljglomlfjdmdmkoikijgaiomcikked/"] } : { allowed_extensions: ["cable@cable-hybrid.invalid"] };
+    const manifest = { name: "org.cable.hybrid", description: "cable: passkeys on your phone", path: join(BIN, "cable-browser-host"), type: "stdio", ...allowed };
+    writeFileSync(join(folder, "org.cable.hybrid.json"), JSON.stringify(manifest, null, 2));
+  }
+
+  // The software phone answers the QR code the test read off the screen.
+  phone(qr, extra = []) {
+    const p = this.spawn("cablectl", ["phone", "--qr", qr, "--tunnel-url", this.tunnelUrl, "--radio", `127.0.0.1:${this.radioPort}`, "--store", join(this.dir, "phone.json"), "--json", ...extra]);
+    p.done = new Promise((r) => p.once("exit", (code) => r(code)));
+    return p;
+  }
+
+  async stop() {
+    for (const p of this.procs) if (p.exitCode === null) p.kill("SIGTERM");
+  }
+}
+
+// Reads the QR code off a screenshot, as a phone camera would (zbarimg, from scripts/setup-gui).
+export function decodeQr(png) {
+  return execFileSync("zbarimg", ["--raw", "-q", png]).toString().trim();
+}
