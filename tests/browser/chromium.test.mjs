@@ -101,6 +101,7 @@ test("wrong types are a TypeError before anything leaves the page", async () => 
 });
 
 test("a second call while one runs is refused; an abort from the page ends the session", async () => {
+  const t0 = Date.now();
   const first = page.evaluate(() => {
     window.ctl = new AbortController();
     return navigator.credentials
@@ -111,6 +112,14 @@ test("a second call while one runs is refused; an abort from the page ends the s
   assert.match(await tryCreate({}), /^NotAllowedError: A request is already pending/);
   await page.evaluate(() => window.ctl.abort());
   assert.equal(await first, "AbortError");
+  // The abort reached cabled: the session ended as cancelled, not left waiting for a phone.
+  let newest;
+  for (let i = 0; i < 50; i++) {
+    newest = rig.history().find((s) => s.started_unix_ms >= t0 && s.path === "qr");
+    if (newest) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(newest?.outcome, "cancelled", JSON.stringify(newest));
 });
 
 test("hundreds of calls at once all settle", async () => {

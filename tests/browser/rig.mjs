@@ -65,12 +65,9 @@ export class Rig {
     return new Promise((r) => this.daemon.once("exit", r));
   }
 
-  // The native host's manifest for a Chromium profile (what `cablectl browser install` writes).
+  // The native host's manifest, as a person installs it: `cablectl browser install`.
   installHost(folder, kind) {
-    mkdirSync(folder, { recursive: true });
-    const allowed = kind === "chromium" ? { allowed_origins: ["chrome-extension://cpljglomlfjdmdmkoikijgaiomcikked/"] } : { allowed_extensions: ["cable@cable-hybrid.invalid"] };
-    const manifest = { name: "org.cable.hybrid", description: "cable: passkeys on your phone", path: join(BIN, "cable-browser-host"), type: "stdio", ...allowed };
-    writeFileSync(join(folder, "org.cable.hybrid.json"), JSON.stringify(manifest, null, 2));
+    execFileSync(join(BIN, "cablectl"), ["browser", "install", `--${kind}-dir`, folder, "--host", join(BIN, "cable-browser-host")], { env: this.env, stdio: "pipe" });
   }
 
   // The software phone answers the QR code the test read off the screen.
@@ -78,6 +75,12 @@ export class Rig {
     const p = this.spawn("cablectl", ["phone", "--qr", qr, "--tunnel-url", this.tunnelUrl, "--radio", `127.0.0.1:${this.radioPort}`, "--store", join(this.dir, "phone.json"), "--json", ...extra]);
     p.done = new Promise((r) => p.once("exit", (code) => r(code)));
     return p;
+  }
+
+  // cabled's recorded sessions (`cablectl history --json`), newest first.
+  history() {
+    const out = execFileSync(join(BIN, "cablectl"), ["history", "--json"], { env: this.env, stdio: "pipe" }).toString();
+    return JSON.parse(out);
   }
 
   async stop() {
