@@ -39,6 +39,10 @@ pub enum Command {
     Devices(DevicesCommand),
     /// Show hybrid adverts as they arrive (decrypted when the QR code or secret is given).
     Scan(ScanArgs),
+    /// Let web browsers use cable: install or remove the manifests through which Firefox,
+    /// Chromium, Chrome, Brave and Edge start cable's native messaging host.
+    #[command(subcommand)]
+    Browser(BrowserCommand),
     /// Check what hybrid needs on this computer, each with a verdict and a fix.
     Doctor {
         /// Print one JSON object per check.
@@ -96,6 +100,36 @@ pub enum Command {
         #[arg(long)]
         no_qr: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BrowserCommand {
+    /// Write org.cable.hybrid.json for Firefox and the Chromium family (their per-user
+    /// folders, or only the folders given), pointing at the cable-browser-host binary.
+    Install {
+        #[command(flatten)]
+        dirs: BrowserDirs,
+        /// The host binary (default: cable-browser-host next to cablectl, else on PATH).
+        #[arg(long, value_name = "PATH")]
+        host: Option<PathBuf>,
+    },
+    /// Remove the manifests `install` writes (from the same folders).
+    Uninstall {
+        #[command(flatten)]
+        dirs: BrowserDirs,
+    },
+}
+
+/// Where the manifests go. Without either flag: every standard per-user folder; with one or
+/// both: only the folders given.
+#[derive(Args, Debug)]
+pub struct BrowserDirs {
+    /// The folder the Chromium-family manifest goes in (e.g. <user-data-dir>/NativeMessagingHosts).
+    #[arg(long, value_name = "DIR")]
+    pub chromium_dir: Option<PathBuf>,
+    /// The folder the Firefox manifest goes in.
+    #[arg(long, value_name = "DIR")]
+    pub firefox_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -62,6 +62,7 @@ pub async fn report(json: bool, offline: bool) -> (String, usize) {
     }
     checks.push(store());
     checks.push(uhid_module());
+    checks.extend(browser_hosts());
     checks.extend(daemon().await);
     let mut text = String::new();
     for check in &checks {
@@ -215,6 +216,45 @@ fn store() -> Check {
             "move the store file aside; phones can be linked again with a QR code",
         ),
     }
+}
+
+/// Each browser's native messaging manifest: in place and pointing at a host that exists
+/// (`cablectl browser install`). A browser without one is skipped, not failed: it may not be
+/// installed, or not wanted.
+fn browser_hosts() -> Vec<Check> {
+    use crate::commands::browser::{inspect, standard_targets, Installed};
+    let targets = match standard_targets() {
+        Ok(targets) => targets,
+        Err(e) => return vec![Check::skip("browser hosts", e.to_string())],
+    };
+    let fix =
+        "run `cablectl browser install` (with --host PATH if cable-browser-host is elsewhere)";
+    targets
+        .iter()
+        .map(|target| {
+            let name = match target.browser {
+                "Firefox" => "browser host: Firefox",
+                "Chromium" => "browser host: Chromium",
+                "Google Chrome" => "browser host: Chrome",
+                "Brave" => "browser host: Brave",
+                _ => "browser host: Edge",
+            };
+            match inspect(target) {
+                Installed::Ready { host } => Check::pass(
+                    name,
+                    format!("{} -> {}", target.manifest().display(), host.display()),
+                ),
+                Installed::Missing => Check::skip(
+                    name,
+                    format!(
+                        "no manifest in {} ({fix} to use cable from it)",
+                        target.dir.display()
+                    ),
+                ),
+                Installed::Broken(why) => Check::fail(name, why, fix),
+            }
+        })
+        .collect()
 }
 
 /// The daemon, and its own view of the linked-phone store (it may differ from ours: another

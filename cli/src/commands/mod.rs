@@ -2,6 +2,7 @@
 
 mod advert;
 pub mod agent;
+pub mod browser;
 pub mod daemon_link;
 mod debug_report;
 mod demo;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { json, no_qr } => demo::run(json, no_qr),
         Command::Scan(args) => scan::run(args),
         Command::Devices(cmd) => devices::run(cmd),
+        Command::Browser(cmd) => browser::run(cmd),
         Command::Doctor { json, offline } => doctor::run(json, offline),
         Command::Daemon(DaemonCommand::Status { json }) => daemon_link::print_status(json),
         Command::History(args) => history::run(args),

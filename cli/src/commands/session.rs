@@ -210,6 +210,7 @@ fn daemon_params(request: &WebAuthnRequest, flags: &SessionFlags) -> (bool, WebA
         options: options.as_object().cloned().unwrap_or_default(),
         device: flags.device.clone(),
         qr_only: flags.qr_only.then_some(true),
+        top_origin: None,
     };
     (create, params)
 }

@@ -85,7 +85,21 @@ impl Engine {
         events: EventSink,
         cancel: CancellationToken,
     ) -> Result<serde_json::Value, SessionError> {
-        webauthn::run(self.ctx(events), route, request, cancel).await
+        webauthn::run(self.ctx(events), route, request, None, cancel).await
+    }
+
+    /// [`Self::webauthn_via`] for a caller in a cross-origin iframe whose top-level page is
+    /// `top_origin` (the client data then carries `crossOrigin` and `topOrigin`).
+    pub async fn webauthn_cross_origin_via(
+        &self,
+        request: WebAuthnRequest,
+        top_origin: String,
+        route: Route,
+        events: EventSink,
+        cancel: CancellationToken,
+    ) -> Result<serde_json::Value, SessionError> {
+        let ctx = self.ctx(events);
+        webauthn::run(ctx, route, request, Some(top_origin), cancel).await
     }
 
     /// A raw CTAP relay session for callers that build their own CTAP requests (browsers).

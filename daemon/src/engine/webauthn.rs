@@ -8,7 +8,10 @@ use cable_ctap::webauthn_json::{
     PendingAuthentication, PendingRegistration, PublicKeyCredentialCreationOptionsJSON,
     PublicKeyCredentialRequestOptionsJSON,
 };
-use cable_ctap::{CborMessage, CtapStatus, GetInfoResponse};
+use cable_ctap::{
+    canonical_origin, client_data_hash, client_data_json_embedded, CborMessage, ClientDataType,
+    CtapError, CtapStatus, Embedding, GetInfoResponse,
+};
 use cable_qr::RequestType;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -27,8 +30,11 @@ enum Pending {
 }
 
 impl Pending {
-    /// Validates the options and builds the CTAP request before anything is shown.
-    fn prepare(request: WebAuthnRequest) -> Result<Self, SessionError> {
+    /// Validates the options and builds the CTAP request before anything is shown. A caller
+    /// in a cross-origin iframe gives the top-level page's origin: the client data then says
+    /// `"crossOrigin":true,"topOrigin":…` (WebAuthn L3 §5.8.1), and the RP ID is still
+    /// checked against the caller's own origin.
+    fn prepare(request: WebAuthnRequest, top_origin: Option<&str>) -> Result<Self, SessionError> {
         let json = |e: serde_json::Error| {
             SessionError::InvalidRequest(RequestProblem::Options(std::sync::Arc::new(e)))
         };
@@ -37,13 +43,25 @@ impl Pending {
             WebAuthnRequest::Create { origin, options } => {
                 let options: PublicKeyCredentialCreationOptionsJSON =
                     serde_json::from_value(options).map_err(json)?;
-                let pending = options.to_ctap(&origin).map_err(rule)?;
+                let mut pending = options.to_ctap(&origin).map_err(rule)?;
+                if let Some(top) = top_origin {
+                    pending.client_data_json =
+                        cross_origin(ClientDataType::Create, &options.challenge.0, &origin, top)
+                            .map_err(rule)?;
+                    pending.request.client_data_hash = client_data_hash(&pending.client_data_json);
+                }
                 Ok(Self::Registration(Box::new(pending)))
             }
             WebAuthnRequest::Get { origin, options } => {
                 let options: PublicKeyCredentialRequestOptionsJSON =
                     serde_json::from_value(options).map_err(json)?;
-                let pending = options.to_ctap(&origin).map_err(rule)?;
+                let mut pending = options.to_ctap(&origin).map_err(rule)?;
+                if let Some(top) = top_origin {
+                    pending.client_data_json =
+                        cross_origin(ClientDataType::Get, &options.challenge.0, &origin, top)
+                            .map_err(rule)?;
+                    pending.request.client_data_hash = client_data_hash(&pending.client_data_json);
+                }
                 Ok(Self::Authentication(Box::new(pending)))
             }
         }
@@ -88,13 +106,31 @@ impl Pending {
     }
 }
 
+/// The client data of a call from a cross-origin iframe of `top_origin`, both origins in
+/// canonical form. The top-level page must itself be a secure origin (https or localhost).
+fn cross_origin(
+    ty: ClientDataType,
+    challenge: &[u8],
+    origin: &str,
+    top_origin: &str,
+) -> Result<Vec<u8>, CtapError> {
+    let origin = canonical_origin(origin)?;
+    let top = canonical_origin(top_origin)?;
+    let embedding = Embedding::CrossOrigin {
+        top_origin: Some(&top),
+    };
+    Ok(client_data_json_embedded(ty, challenge, &origin, embedding))
+}
+
+/// `top_origin`: the top-level page's origin when the caller is a cross-origin iframe.
 pub(crate) async fn run(
     ctx: Ctx,
     route: Route,
     request: WebAuthnRequest,
+    top_origin: Option<String>,
     cancel: CancellationToken,
 ) -> Result<Value, SessionError> {
-    let mut pending = Pending::prepare(request)?;
+    let mut pending = Pending::prepare(request, top_origin.as_deref())?;
     let background = ctx.config.link_wait_in_background;
     let mut session = establish(ctx, route, pending.request_type(), cancel).await?;
     match pending.exchange(&mut session).await {

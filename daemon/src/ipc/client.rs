@@ -14,6 +14,7 @@
 //!     options: serde_json::Map::new(), // PublicKeyCredentialCreationOptionsJSON
 //!     device: None,
 //!     qr_only: None,
+//!     top_origin: None,
 //! };
 //! let credential = client
 //!     .call_with_events::<WebAuthnCreate>(params, |event| {

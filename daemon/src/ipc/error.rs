@@ -23,6 +23,9 @@ pub mod codes {
     pub const INVALID_REQUEST: &str = "invalid_request";
     pub const METHOD_NOT_FOUND: &str = "method_not_found";
     pub const INVALID_PARAMS: &str = "invalid_params";
+    /// `webauthn.*`: the origin or RP ID breaks the origin rules (what a browser refuses with
+    /// a SecurityError), as opposed to other unusable options (`invalid_request`).
+    pub const ORIGIN_REFUSED: &str = "origin_refused";
     pub const LINE_TOO_LONG: &str = "line_too_long";
     pub const TOO_MANY_CLIENTS: &str = "too_many_clients";
     pub const TOO_MANY_SESSIONS: &str = "too_many_sessions";

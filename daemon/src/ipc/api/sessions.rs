@@ -12,6 +12,11 @@ use serde_json::{Map, Value};
 pub struct WebAuthnParams {
     /// The caller's origin, checked against the options' RP ID.
     pub origin: String,
+    /// The top-level page's origin, only for a caller in a cross-origin iframe (a browser
+    /// extension knows it from the tab): `clientDataJSON` then carries `"crossOrigin":true`
+    /// and this as `topOrigin`. Absent: a same-origin call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_origin: Option<String>,
     /// `PublicKeyCredentialCreationOptionsJSON` / `PublicKeyCredentialRequestOptionsJSON`.
     pub options: Map<String, Value>,
     /// Reach only this linked phone (an id or unique prefix from `devices.list`).

@@ -1,7 +1,9 @@
 //! The session methods: WebAuthn ceremonies, raw CTAP relay sessions, and cancelling them.
 
 use crate::engine::WebAuthnRequest;
-use crate::engine::{EventKind, EventSink, RawSession, Route, SessionError, SessionEvent};
+use crate::engine::{
+    EventKind, EventSink, RawSession, RequestProblem, Route, SessionError, SessionEvent,
+};
 use crate::history::{redact, FrontDoor, Operation, Recording};
 use crate::ipc::api::{
     Base64Url, Cancelled, CtapResponse, CtapSendParams, HybridStartParams, SessionEventNotice,
@@ -34,6 +36,7 @@ pub async fn webauthn(
         "webauthn.get"
     };
     let route = route(daemon, non_empty(name, "device", p.device)?, p.qr_only)?;
+    let top_origin = non_empty(name, "top_origin", p.top_origin)?;
     let (origin, options) = (p.origin, Value::Object(p.options));
     let (request, operation) = if create {
         (
@@ -52,18 +55,45 @@ pub async fn webauthn(
         .history
         .begin(FrontDoor::Ipc, operation, redact::rp_id_of(&request));
     let events = recording.observe(event_sink(slot.id.clone(), client.out.clone(), None, None));
-    let result = daemon
-        .engine
-        .webauthn_via(request, route, events, cancel)
-        .await;
+    let result = match top_origin {
+        None => {
+            daemon
+                .engine
+                .webauthn_via(request, route, events, cancel)
+                .await
+        }
+        Some(top) => {
+            daemon
+                .engine
+                .webauthn_cross_origin_via(request, top, route, events, cancel)
+                .await
+        }
+    };
     recording.finish(&result);
     log_end(&slot, &result);
-    match result.map_err(|e| daemon.session_error(&e))? {
+    match result.map_err(|e| webauthn_error(daemon, &e))? {
         Value::Object(credential) => Ok(credential),
         other => Err(RpcError::internal(format!(
             "{name}: the engine's credential is not a JSON object but {other}"
         ))),
     }
+}
+
+/// A ceremony's failure as answered: origin and RP ID refusals get `origin_refused`, so that a
+/// browser extension can tell them (a SecurityError) from other unusable options.
+fn webauthn_error(daemon: &Daemon, e: &SessionError) -> RpcError {
+    use cable_ctap::CtapError;
+    let mut error = daemon.session_error(e);
+    if let SessionError::InvalidRequest(RequestProblem::WebAuthn(
+        CtapError::Origin(_)
+        | CtapError::RpId(_)
+        | CtapError::RpIdMismatch { .. }
+        | CtapError::RpIdInsidePublicSuffix { .. },
+    )) = e
+    {
+        error.code = codes::ORIGIN_REFUSED.to_string();
+    }
+    error
 }
 
 pub fn hybrid_start(
