@@ -122,7 +122,20 @@ test("a second call while one runs is refused; an abort from the page ends the s
   assert.equal(newest?.outcome, "cancelled", JSON.stringify(newest));
 });
 
-test("hundreds of calls at once all settle", async () => {
+test("options of megabytes are refused, not carried", async () => {
+  const out = await page.evaluate(async () => {
+    try {
+      await navigator.credentials.create({ publicKey: { rp: { name: "x" }, user: { id: new Uint8Array(8), name: "a", displayName: "A" }, challenge: new Uint8Array(4 << 20), pubKeyCredParams: [{ type: "public-key", alg: -7 }] } });
+      return "resolved";
+    } catch (e) {
+      return `${e.name}: ${e.message}`;
+    }
+  });
+  assert.equal(out, "NotAllowedError: The request's options are too large.");
+});
+
+test("hundreds of calls at once all settle; leaving the page cancels the one that runs", async () => {
+  const t0 = Date.now();
   const names = await page.evaluate(async () => {
     const calls = Array.from({ length: 300 }, () =>
       navigator.credentials.create({ publicKey: { rp: { name: "x" }, user: { id: new Uint8Array(8), name: "a", displayName: "A" }, challenge: new Uint8Array(32), pubKeyCredParams: [{ type: "public-key", alg: -7 }] } }).then(() => "resolved", (e) => e.name),
@@ -133,7 +146,14 @@ test("hundreds of calls at once all settle", async () => {
   // All but the first are refused at once (one ceremony per tab); the first waits for a phone.
   assert.ok(Array.isArray(names), names);
   assert.equal(names.filter((n) => n === "NotAllowedError").length, 299);
+  await qrFromPromptWindow("navigate");
   await page.goto(rp.url); // leaving the page cancels the first one
+  let newest;
+  for (let i = 0; i < 50 && !newest; i++) {
+    newest = rig.history().find((s) => s.started_unix_ms >= t0 && s.path === "qr");
+    if (!newest) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(newest?.outcome, "cancelled", JSON.stringify(newest));
 });
 
 test("a cross-origin iframe without permission is refused", async () => {
@@ -166,4 +186,12 @@ test("with cabled down the browser's own WebAuthn answers", async () => {
   const result = await page.evaluate(() => window.register());
   assert.deepEqual(result, { verified: true });
   await rig.startDaemon();
+});
+
+test("\"Use this browser instead\" hands the request to the browser's own WebAuthn", async () => {
+  // The virtual authenticator of the previous test is still attached to this page.
+  const registered = page.evaluate(() => window.register());
+  const { prompt } = await qrFromPromptWindow("use-browser");
+  await prompt.click("#use-browser");
+  assert.deepEqual(await registered, { verified: true });
 });
