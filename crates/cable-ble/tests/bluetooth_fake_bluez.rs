@@ -192,12 +192,10 @@ async fn bluetooth_scanner_against_a_fake_bluez() {
         }
     );
     bluez.add_device(device("CC:CC:CC:CC:CC:03", vec![(FIDO, vec![7; 20])]));
-    let after = loop {
-        match timeout(WAIT, scan.next_event()).await.unwrap() {
-            ScanEvent::Advert(advert) => break advert,
-            ScanEvent::Radio(state) => panic!("{state:?}"),
-            ScanEvent::Ended => panic!("the scan ended: {:?}", scan.stop().await),
-        }
+    let after = match timeout(WAIT, scan.next_event()).await.unwrap() {
+        ScanEvent::Advert(advert) => advert,
+        ScanEvent::Radio(state) => panic!("{state:?}"),
+        ScanEvent::Ended => panic!("the scan ended: {:?}", scan.stop().await),
     };
     assert_eq!(after.service_data, [7; 20]);
     assert_eq!(after.adapter.as_deref(), Some("hci0"));

@@ -531,6 +531,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_radio_is_reported_once_per_change_whatever_the_paths() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = EventSink::new(move |e| {
+            let _ = tx.send(e);
+        });
+        let report = RadioReport::default();
+        let other_path = report.clone();
+        let hci0 = || vec!["hci0".to_string()];
+        let ready = RadioState::Ready { adapters: hci0() };
+        let off = RadioState::Down(RadioDown::Off { adapters: hci0() });
+        let blocked = RadioState::Down(RadioDown::Blocked {
+            adapters: hci0(),
+            hard: false,
+        });
+        report.update(&sink, &ready); // never down: nothing to say
+        report.update(&sink, &off);
+        other_path.update(&sink, &off); // the QR and a linked path both wait
+        other_path.update(&sink, &blocked); // another cause: said again
+        report.update(&sink, &ready);
+        other_path.update(&sink, &ready);
+        let events: Vec<EventKind> = rx.try_iter().map(|e| e.kind).collect();
+        let codes: Vec<String> = events
+            .iter()
+            .map(|kind| match kind {
+                EventKind::BluetoothWaiting { code, .. } => code.clone(),
+                EventKind::BluetoothReady { adapters } => format!("ready {adapters:?}"),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            ["bluetooth_off", "bluetooth_blocked", "ready [\"hci0\"]"]
+        );
+    }
+
+    #[test]
     fn the_timeline_never_shows_a_contact_id() {
         let base = cable_tunnel::TunnelBase::Override("ws://127.0.0.1:9".into());
         let request = TunnelRequest::Contact {
