@@ -89,16 +89,34 @@ pub async fn report(json: bool, offline: bool) -> (String, usize) {
 async fn bluetooth() -> Vec<Check> {
     #[cfg(feature = "bluetooth")]
     {
-        use cable_ble::scan::{AdapterChoice, BluetoothScanner, Scanner};
-        let scanner = BluetoothScanner::new(AdapterChoice::FirstPowered);
+        use cable_ble::scan::{rfkill, AdapterChoice, BluetoothScanner, RadioState, Scanner};
+        let scanner = BluetoothScanner::new(AdapterChoice::All);
         let result = tokio::time::timeout(Duration::from_secs(10), scanner.start()).await;
         let result = match result {
-            Ok(r) => r,
+            // A scan waits for a radio that is down; doctor reports why it would wait.
+            Ok(Ok(scan)) => match scan.radio_state() {
+                RadioState::Down(down) => Err(down.to_error()),
+                RadioState::Ready { .. } => Ok(()),
+            },
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(ScanError::Other {
                 cause: "BlueZ did not answer within 10 s".into(),
             }),
         };
-        bluetooth_verdicts(result.map(drop))
+        let mut checks = bluetooth_verdicts(result);
+        // Scanning works with another adapter, but a blocked one deserves a word.
+        let blocked = rfkill::blocked_bluetooth(std::path::Path::new(rfkill::DEFAULT_RFKILL_ROOT));
+        if checks.iter().all(|c| c.ok != Some(false)) && !blocked.is_empty() {
+            let names: Vec<&str> = blocked.iter().map(|s| s.name.as_str()).collect();
+            checks.push(Check::pass(
+                "rfkill",
+                format!(
+                    "{} blocked (unused; `rfkill unblock bluetooth`)",
+                    names.join(", ")
+                ),
+            ));
+        }
+        checks
     }
     #[cfg(not(feature = "bluetooth"))]
     {
@@ -120,9 +138,10 @@ fn bluetooth_verdicts(result: Result<(), ScanError>) -> Vec<Check> {
         Ok(()) => names.len(),
         Err(ScanError::BluezUnreachable { .. }) => 0,
         Err(ScanError::NoAdapter { .. }) => 1,
-        Err(ScanError::PoweredOff { .. }) => 2,
+        Err(ScanError::PoweredOff { .. } | ScanError::Blocked { .. }) => 2,
         Err(_) => 3,
     };
+    let blocked = matches!(result, Err(ScanError::Blocked { .. }));
     let fixes = [
         "install BlueZ and start it: `sudo systemctl enable --now bluetooth`",
         "plug in a Bluetooth LE adapter (or enable it in the firmware settings / rfkill unblock bluetooth)",
@@ -140,7 +159,11 @@ fn bluetooth_verdicts(result: Result<(), ScanError>) -> Vec<Check> {
                     .err()
                     .map(|e| e.to_string())
                     .unwrap_or_default(),
-                fixes[i],
+                if blocked {
+                    "unblock it: `rfkill unblock bluetooth` (or the laptop's wireless switch)"
+                } else {
+                    fixes[i]
+                },
             ),
             std::cmp::Ordering::Greater => {
                 Check::skip(name, "not checked: an earlier check failed")

@@ -3,7 +3,7 @@
 use crate::cli::ScanArgs;
 use crate::output::parse_hex;
 use anyhow::Context;
-use cable_ble::scan::{ScanHandle, Scanner, VirtualRadioScanner};
+use cable_ble::scan::{RadioState, ScanEvent, ScanHandle, Scanner, VirtualRadioScanner};
 use cable_ble::{decrypt_advert, is_hybrid_uuid, Advert, DomainCheck};
 use cable_keys::{EidKey, QrSecret};
 use cabled::engine::RadioConfig;
@@ -19,15 +19,26 @@ pub fn run(args: ScanArgs) -> anyhow::Result<()> {
             println!("scanning {} for hybrid adverts (UUIDs FFF9 and FDE2); Ctrl-C stops", radio.describe());
         }
         let start = Instant::now();
+        if let state @ RadioState::Down(_) = handle.radio_state() {
+            show_radio(&state, start.elapsed(), args.json);
+        }
         let limit = args.duration.map(Duration::from_secs);
         loop {
             let remaining = limit.map(|l| l.saturating_sub(start.elapsed()));
             let next = tokio::select! {
                 _ = tokio::signal::ctrl_c() => break,
                 _ = tokio::time::sleep(remaining.unwrap_or(Duration::MAX)), if remaining.is_some() => break,
-                advert = handle.recv() => advert,
+                event = handle.next_event() => event,
             };
-            let Some(advert) = next else {
+            let advert = match next {
+                ScanEvent::Advert(advert) => Some(advert),
+                ScanEvent::Radio(state) => {
+                    show_radio(&state, start.elapsed(), args.json);
+                    continue;
+                }
+                ScanEvent::Ended => None,
+            };
+            let Some(advert) = advert else {
                 let cause = handle.stop().await.err();
                 anyhow::bail!("the radio stopped: {}", cause.map(|e| e.to_string()).unwrap_or_else(|| "no reason given".into()));
             };
@@ -75,6 +86,32 @@ async fn start(radio: &RadioConfig) -> anyhow::Result<ScanHandle> {
     Ok(handle)
 }
 
+/// The radio went down (the scan waits) or came back: the session events' names and fields.
+fn show_radio(state: &RadioState, at: Duration, json: bool) {
+    let t_ms = at.as_millis() as u64;
+    match (state, json) {
+        (RadioState::Down(down), true) => println!(
+            "{}",
+            json!({
+                "t_ms": t_ms,
+                "event": "bluetooth_waiting",
+                "code": cabled::engine::SessionError::from(down.to_error()).code(),
+                "message": down.to_string(),
+            })
+        ),
+        (RadioState::Ready { adapters }, true) => println!(
+            "{}",
+            json!({"t_ms": t_ms, "event": "bluetooth_ready", "adapters": adapters})
+        ),
+        (RadioState::Down(down), false) => println!("{:>8.3}s  {down}", at.as_secs_f64()),
+        (RadioState::Ready { adapters }, false) => println!(
+            "{:>8.3}s  Bluetooth is back: scanning with {}",
+            at.as_secs_f64(),
+            adapters.join(", ")
+        ),
+    }
+}
+
 fn show(advert: &Advert, key: Option<&EidKey>, at: Duration, json: bool) {
     let decrypted = key.map(|k| decrypt_advert(k, &advert.service_data, DomainCheck::Qr));
     let (verdict, routing, domain) = match &decrypted {
@@ -93,6 +130,7 @@ fn show(advert: &Advert, key: Option<&EidKey>, at: Duration, json: bool) {
                 "t_ms": at.as_millis() as u64,
                 "uuid": format!("{:04X}", advert.uuid),
                 "address": advert.address,
+                "adapter": advert.adapter,
                 "rssi": advert.rssi,
                 "service_data": hex::encode(&advert.service_data),
                 "matches": matches!(decrypted, Some(Ok(_))),
@@ -103,10 +141,11 @@ fn show(advert: &Advert, key: Option<&EidKey>, at: Duration, json: bool) {
         );
     } else {
         println!(
-            "{:>8.3}s  {:04X}  {:<17}  RSSI {:>4}  {}  {}",
+            "{:>8.3}s  {:04X}  {:<17}  {:<5}  RSSI {:>4}  {}  {}",
             at.as_secs_f64(),
             advert.uuid,
             advert.address.as_deref().unwrap_or("?"),
+            advert.adapter.as_deref().unwrap_or("-"),
             advert
                 .rssi
                 .map(|r| r.to_string())

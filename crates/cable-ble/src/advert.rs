@@ -23,17 +23,20 @@ pub struct Advert {
     /// The sender's address (a BLE address, or `ip:port` for the virtual radio). Phones rotate
     /// their BLE address, so it is for logs and the CTAP 2.3 BLE channel only, never for matching.
     pub address: Option<String>,
+    /// The adapter that heard it (`hci0`), when several may listen; `None` for the virtual radio.
+    pub adapter: Option<String>,
     pub source: AdvertSource,
 }
 
 impl Advert {
-    /// An advert with no RSSI and no address.
+    /// An advert with no RSSI, address or adapter.
     pub fn new(uuid: u16, service_data: Vec<u8>, source: AdvertSource) -> Self {
         Self {
             uuid,
             service_data,
             rssi: None,
             address: None,
+            adapter: None,
             source,
         }
     }

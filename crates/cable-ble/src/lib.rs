@@ -35,7 +35,8 @@ pub use plaintext::{is_valid_domain, DomainCheck, EidPlaintext};
 #[cfg(feature = "bluetooth")]
 pub use scan::{AdapterChoice, BluetoothScanner};
 pub use scan::{
-    ScanError, ScanHandle, ScanStats, Scanner, VirtualRadioAdvertiser, VirtualRadioScanner,
+    RadioDown, RadioState, ScanError, ScanEvent, ScanHandle, ScanStats, Scanner,
+    VirtualRadioAdvertiser, VirtualRadioScanner,
 };
 pub use suffix::{AdvertSuffix, CHANNEL_BLE, CHANNEL_TUNNEL};
 pub use uuids::{

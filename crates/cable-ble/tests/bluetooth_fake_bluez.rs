@@ -1,6 +1,7 @@
 //! The Bluetooth scanner end to end against a fake BlueZ on a private D-Bus bus: the calls it
 //! makes (unfiltered scan, DuplicateData on), the adverts it yields from known devices, new
-//! devices and changed service data, stopping on drop, and each start-up failure's message.
+//! devices and changed service data, stopping on drop, and waiting for an adapter that is off,
+//! missing or switched off mid-scan.
 //! Skipped where `dbus-daemon` is not installed.
 #![cfg(all(feature = "bluetooth", target_os = "linux"))]
 
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 use cable_ble::{
     encrypt_advert, AdapterChoice, AdvertMatcher, AdvertSource, BluetoothScanner, DomainCheck,
-    EidPlaintext, ScanError, ScanHandle, Scanner, UUID_FIDO, UUID_GOOGLE,
+    EidPlaintext, RadioDown, RadioState, ScanError, ScanEvent, ScanHandle, Scanner, UUID_FIDO,
+    UUID_GOOGLE,
 };
 use cable_keys::EidKey;
 use fake_bluez::{FakeBluez, FakeDevice};
@@ -34,7 +36,11 @@ fn device(address: &str, service_data: Vec<(&str, Vec<u8>)>) -> FakeDevice {
 
 async fn start(choice: AdapterChoice) -> Result<ScanHandle, ScanError> {
     // Every fake answer is immediate; the start timeout only stops a broken fake hanging us.
-    let scanner = BluetoothScanner::new(choice).with_start_timeout(WAIT);
+    // Polled often, so the test does not sit through the default interval; nothing asserts it.
+    let scanner = BluetoothScanner::new(choice)
+        .with_start_timeout(WAIT)
+        .with_poll_interval(Duration::from_millis(100))
+        .with_rfkill_root(std::env::temp_dir().join("cable-no-rfkill-here"));
     timeout(WAIT + WAIT, scanner.start())
         .await
         .expect("start never hangs")
@@ -59,30 +65,46 @@ async fn bluetooth_scanner_against_a_fake_bluez() {
     // This test binary has one test, so changing the environment races with nothing.
     std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bluez.address);
 
-    // No adapter.
+    // No adapter: the scan starts and waits for one, saying why.
     bluez.reset(None);
-    let err = start(AdapterChoice::FirstPowered).await.unwrap_err();
-    assert!(matches!(err, ScanError::NoAdapter { .. }), "{err:?}");
-    assert_eq!(err.to_string(), "no Bluetooth adapter found");
-
-    // An adapter that is off.
-    bluez.reset(Some(false));
-    let err = start(AdapterChoice::FirstPowered).await.unwrap_err();
+    let scan = start(AdapterChoice::All).await.unwrap();
     assert_eq!(
-        err.to_string(),
+        scan.radio_state(),
+        RadioState::Down(RadioDown::NoAdapter {
+            detail: String::new()
+        })
+    );
+    drop(scan);
+
+    // An adapter that is off: waited for as well.
+    bluez.reset(Some(false));
+    let scan = start(AdapterChoice::All).await.unwrap();
+    let RadioState::Down(down) = scan.radio_state() else {
+        panic!("{:?}", scan.radio_state());
+    };
+    assert_eq!(
+        down.to_error().to_string(),
         "the Bluetooth adapter hci0 is off: turn it on with `bluetoothctl power on`"
     );
-    // btleplug's start_scan would switch the radio on (Set Powered=true); we refuse instead of
+    drop(scan);
+    // btleplug's start_scan would switch the radio on (Set Powered=true); we wait instead of
     // turning on someone's Bluetooth behind their back.
     assert!(bluez.calls().is_empty(), "{:?}", bluez.calls());
 
-    // An adapter that does not exist.
+    // An adapter that does not exist: named, with what is there.
     bluez.reset(Some(true));
-    let err = start(AdapterChoice::Name("hci7".into())).await.unwrap_err();
-    assert!(matches!(err, ScanError::NoAdapter { .. }), "{err:?}");
-    assert!(err.to_string().contains("found: hci0"), "{err}");
-    let err = start(AdapterChoice::Index(3)).await.unwrap_err();
-    assert!(matches!(err, ScanError::NoAdapter { .. }), "{err:?}");
+    let scan = start(AdapterChoice::Name("hci7".into())).await.unwrap();
+    let RadioState::Down(RadioDown::NoAdapter { detail }) = scan.radio_state() else {
+        panic!("{:?}", scan.radio_state());
+    };
+    assert_eq!(detail, " named hci7 (found: hci0)");
+    drop(scan);
+    let scan = start(AdapterChoice::Index(3)).await.unwrap();
+    assert!(matches!(
+        scan.radio_state(),
+        RadioState::Down(RadioDown::NoAdapter { .. })
+    ));
+    drop(scan);
 
     // A working adapter, and a phone BlueZ already knew advertising under 0xFDE2.
     bluez.reset(Some(true));
@@ -110,6 +132,7 @@ async fn bluetooth_scanner_against_a_fake_bluez() {
     assert_eq!(known.rssi, Some(-50));
     assert_eq!(known.address.as_deref(), Some("AA:AA:AA:AA:AA:01"));
     assert_eq!(known.source, AdvertSource::Bluetooth);
+    assert_eq!(known.adapter.as_deref(), Some("hci0"));
 
     // A new device appears with a real advert under 0xFFF9 (plus a CTAP 2.3 suffix).
     let key = EidKey::new([3; 64]);
@@ -144,11 +167,48 @@ async fn bluetooth_scanner_against_a_fake_bluez() {
     drop(scan);
     wait_for_call(&bluez, "StopDiscovery").await;
 
-    // Switching the adapter off ends a running scan with a clear reason.
+    // Switching the adapter off mid-scan: the scan says so and waits; switched back on, it
+    // scans again by itself and adverts arrive, named after the adapter.
     bluez.reset(Some(true));
-    let mut scan = start(AdapterChoice::FirstPowered).await.unwrap();
+    let mut scan = start(AdapterChoice::All).await.unwrap();
+    assert_eq!(
+        scan.radio_state(),
+        RadioState::Ready {
+            adapters: vec!["hci0".into()]
+        }
+    );
     bluez.set_powered(false);
-    assert!(timeout(WAIT, scan.recv()).await.unwrap().is_none());
-    let err = scan.stop().await.unwrap_err();
-    assert!(matches!(err, ScanError::PoweredOff { .. }), "{err:?}");
+    assert_eq!(
+        next_radio(&mut scan).await,
+        RadioState::Down(RadioDown::Off {
+            adapters: vec!["hci0".into()]
+        })
+    );
+    bluez.set_powered(true);
+    assert_eq!(
+        next_radio(&mut scan).await,
+        RadioState::Ready {
+            adapters: vec!["hci0".into()]
+        }
+    );
+    bluez.add_device(device("CC:CC:CC:CC:CC:03", vec![(FIDO, vec![7; 20])]));
+    let after = match timeout(WAIT, scan.next_event()).await.unwrap() {
+        ScanEvent::Advert(advert) => advert,
+        ScanEvent::Radio(state) => panic!("{state:?}"),
+        ScanEvent::Ended => panic!("the scan ended: {:?}", scan.stop().await),
+    };
+    assert_eq!(after.service_data, [7; 20]);
+    assert_eq!(after.adapter.as_deref(), Some("hci0"));
+    scan.stop().await.unwrap();
+}
+
+/// The next change of the radio's state (adverts in between are not expected).
+async fn next_radio(scan: &mut ScanHandle) -> RadioState {
+    match timeout(WAIT, scan.next_event())
+        .await
+        .expect("the radio's state changes")
+    {
+        ScanEvent::Radio(state) => state,
+        other => panic!("{other:?}"),
+    }
 }

@@ -12,7 +12,7 @@ async fn no_system_bus_means_bluez_unreachable() {
         "DBUS_SYSTEM_BUS_ADDRESS",
         "unix:path=/nonexistent/cable-ble-test/system_bus_socket",
     );
-    let scanner = BluetoothScanner::new(AdapterChoice::FirstPowered);
+    let scanner = BluetoothScanner::new(AdapterChoice::All);
     let err = tokio::time::timeout(Duration::from_secs(20), scanner.start())
         .await
         .expect("never hangs")

@@ -98,6 +98,19 @@ pub enum SessionEvent {
         #[serde(default)]
         source: Option<String>,
     },
+    /// No Bluetooth adapter can listen; the session waits (`code`: `bluetooth_off`,
+    /// `bluetooth_blocked`, `no_bluetooth_adapter`).
+    BluetoothWaiting {
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// After `bluetooth_waiting`: listening again.
+    BluetoothReady {
+        #[serde(default)]
+        adapters: Option<Vec<String>>,
+    },
     TunnelConnecting {},
     TunnelConnected {},
     Handshake {},
@@ -260,6 +273,8 @@ const KNOWN_EVENTS: &[&str] = &[
     "scanning",
     "contacting",
     "advert",
+    "bluetooth_waiting",
+    "bluetooth_ready",
     "tunnel_connecting",
     "tunnel_connected",
     "handshake",

@@ -43,7 +43,14 @@ pub fn describe(
             .map(Device::label)
     };
     match event {
-        SessionEvent::Qr { .. } | SessionEvent::Error { .. } | SessionEvent::Other(_) => None,
+        // `bluetooth_waiting` gets the notice of [`bluetooth_notice`], cleared when it is over.
+        SessionEvent::Qr { .. }
+        | SessionEvent::Error { .. }
+        | SessionEvent::BluetoothWaiting { .. }
+        | SessionEvent::Other(_) => None,
+        SessionEvent::BluetoothReady { .. } => {
+            line(Tone::Done, "Bluetooth is on: looking for your phone again")
+        }
         SessionEvent::Scanning { radio } => match radio.as_deref() {
             Some(r) if !r.eq_ignore_ascii_case("bluetooth") => line(
                 Tone::Pending,
@@ -141,11 +148,25 @@ pub fn describe(
     }
 }
 
+/// The notice a `bluetooth_waiting` event shows until `bluetooth_ready`: what is wrong with
+/// Bluetooth and that the session goes on once it is fixed.
+pub fn bluetooth_notice(code: Option<&str>) -> &'static str {
+    match code.unwrap_or("") {
+        "bluetooth_off" => "Bluetooth is off — turn it on to continue",
+        "bluetooth_blocked" => {
+            "Bluetooth is blocked (rfkill) — unblock it to continue: rfkill unblock bluetooth"
+        }
+        "no_bluetooth_adapter" => "No Bluetooth adapter — plug one in to continue",
+        _ => "Bluetooth is not available — fix it to continue",
+    }
+}
+
 /// The heading above an `error` event's message: what went wrong, in a few words. The daemon's
 /// message (which says why and what to do) is shown under it unchanged.
 pub fn error_heading(code: Option<&str>) -> &'static str {
     match code.unwrap_or("") {
         "bluetooth_off" => "Bluetooth is off",
+        "bluetooth_blocked" => "Bluetooth is blocked",
         "no_bluetooth_adapter" => "No Bluetooth adapter",
         "bluetooth_unavailable" | "radio_error" => "Bluetooth is not available",
         "bluetooth_permission_denied" => "Not allowed to use Bluetooth",
@@ -184,6 +205,33 @@ mod tests {
         describe(&event, Some(Operation::Get), &devices())
             .expect("a line")
             .text
+    }
+
+    #[test]
+    fn bluetooth_waiting_is_a_notice_and_ready_a_line() {
+        let waiting = SessionEvent::BluetoothWaiting {
+            code: Some("bluetooth_off".into()),
+            message: None,
+        };
+        assert_eq!(describe(&waiting, None, &[]), None);
+        assert_eq!(
+            bluetooth_notice(Some("bluetooth_off")),
+            "Bluetooth is off — turn it on to continue"
+        );
+        assert!(bluetooth_notice(Some("bluetooth_blocked")).contains("rfkill unblock bluetooth"));
+        assert!(bluetooth_notice(Some("no_bluetooth_adapter")).starts_with("No Bluetooth adapter"));
+        assert_ne!(
+            bluetooth_notice(None),
+            bluetooth_notice(Some("bluetooth_off"))
+        );
+        assert_eq!(
+            text(SessionEvent::BluetoothReady { adapters: None }),
+            "Bluetooth is on: looking for your phone again"
+        );
+        assert_eq!(
+            error_heading(Some("bluetooth_blocked")),
+            "Bluetooth is blocked"
+        );
     }
 
     #[test]

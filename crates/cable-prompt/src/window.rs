@@ -27,6 +27,8 @@ pub struct SessionWindow {
     banner: gtk::Box,
     banner_title: gtk::Label,
     banner_text: gtk::Label,
+    /// "Bluetooth is off — turn it on to continue", while the session waits for Bluetooth.
+    radio_notice: gtk::Label,
     qr_box: gtk::Box,
     qr_picture: gtk::Picture,
     link: gtk::Label,
@@ -69,6 +71,10 @@ impl SessionWindow {
         banner.append(&banner_text);
         banner.set_visible(false);
         root.append(&banner);
+
+        let radio_notice = label("", &["radio-notice"]);
+        radio_notice.set_visible(false);
+        root.append(&radio_notice);
 
         let qr_box = gtk::Box::new(gtk::Orientation::Vertical, 6);
         let scan_hint = label("Scan this code with your phone's camera", &[]);
@@ -124,6 +130,7 @@ impl SessionWindow {
             banner,
             banner_title,
             banner_text,
+            radio_notice,
             qr_box,
             qr_picture,
             link,
@@ -228,6 +235,12 @@ impl SessionWindow {
         };
         match event {
             SessionEvent::Qr { url } => self.show_qr(url),
+            SessionEvent::BluetoothWaiting { code, .. } => {
+                self.radio_notice
+                    .set_text(timeline::bluetooth_notice(code.as_deref()));
+                self.radio_notice.set_visible(true);
+            }
+            SessionEvent::BluetoothReady { .. } => self.radio_notice.set_visible(false),
             SessionEvent::Error { code, message } => {
                 self.show_banner(
                     "error",
@@ -235,6 +248,7 @@ impl SessionWindow {
                     message.as_deref().unwrap_or(""),
                 );
                 // The code and the other phones no longer help once the session failed.
+                self.radio_notice.set_visible(false);
                 self.qr_box.set_visible(false);
                 self.devices_box.set_visible(false);
             }
@@ -456,6 +470,7 @@ pub const CSS: &str = "
 .banner.ok { background: #e2f4e4; color: #14532d; border: 1px solid #9fd4a6; }
 .banner.neutral { background: #ececec; color: #333333; }
 .banner-title { font-weight: bold; font-size: 12pt; }
+.radio-notice { font-weight: bold; color: #8a4b00; background: #fff4e0; border-radius: 6px; padding: 6px 10px; }
 .link { font-family: monospace; font-size: 8pt; }
 .stage.pending { color: #555555; }
 .stage.done { color: #1d5e2b; }

@@ -1,5 +1,5 @@
 //! The real window on a virtual X server: the QR code in a screenshot decodes (zbarimg) to the
-//! link fed in, an error keeps the window up, clicking Cancel sends `cancel`, clicking a linked
+//! link fed in, also under a Bluetooth-is-off notice, an error keeps the window up, clicking Cancel sends `cancel`, clicking a linked
 //! phone's button sends `use_device`, a success closes by itself, stdin EOF exits 0
 //! (scripts/test-prompt-window checks Escape). Skips, saying why, when Xvfb, import, zbarimg or
 //! xdotool is missing (scripts/setup-gui installs them).
@@ -255,6 +255,32 @@ fn window_shows_a_scannable_code_survives_an_error_and_cancels() {
     assert_eq!(
         decoded, url,
         "the QR code in the screenshot is not the link fed in"
+    );
+
+    // Bluetooth switched off while the code is shown: the notice appears above the code, which
+    // must stay whole and scannable; Bluetooth back on clears the notice.
+    send(
+        &mut stdin,
+        r#"{"type":"event","session":"S1","event":"bluetooth_waiting","code":"bluetooth_off","message":"Bluetooth is off (hci0): turn it on","t_ms":30}"#,
+    );
+    let bluetooth_png = png_arg.replace(".png", "-bluetooth.png");
+    let before = std::fs::read(&png_arg).expect("the first screenshot");
+    let decoded = wait_for(
+        Duration::from_secs(10),
+        "the Bluetooth notice to show with the QR code still scannable",
+        || {
+            tool(&display, "import", &["-window", "root", &bluetooth_png])?;
+            // The notice changes the window: until the picture changes it is not drawn yet.
+            if std::fs::read(&bluetooth_png).ok()? == before {
+                return None;
+            }
+            tool(&display, "zbarimg", &["-q", "--raw", &bluetooth_png])
+        },
+    );
+    assert_eq!(decoded, url, "the Bluetooth notice broke the QR code");
+    send(
+        &mut stdin,
+        r#"{"type":"event","session":"S1","event":"bluetooth_ready","adapters":["hci0"],"t_ms":35}"#,
     );
 
     send(

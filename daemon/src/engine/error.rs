@@ -111,6 +111,7 @@ impl SessionError {
                 ScanError::BluezUnreachable { .. } => "bluetooth_unavailable",
                 ScanError::NoAdapter { .. } => "no_bluetooth_adapter",
                 ScanError::PoweredOff { .. } => "bluetooth_off",
+                ScanError::Blocked { .. } => "bluetooth_blocked",
                 ScanError::PermissionDenied { .. } => "bluetooth_permission_denied",
                 _ => "radio_error",
             },
@@ -145,6 +146,7 @@ pub fn advice(code: &str) -> &'static str {
         "bluetooth_unavailable" => "start BlueZ: `sudo systemctl enable --now bluetooth`",
         "no_bluetooth_adapter" => "plug in a Bluetooth LE adapter, or unblock it: `rfkill unblock bluetooth`",
         "bluetooth_off" => "turn Bluetooth on: `bluetoothctl power on`",
+        "bluetooth_blocked" => "unblock Bluetooth: `rfkill unblock bluetooth` (or the laptop's wireless switch)",
         "bluetooth_permission_denied" => "run as a user allowed to use BlueZ",
         "radio_error" => "run `cablectl doctor` to check Bluetooth",
         "no_phone" => "scan the QR code with the phone's camera, keep the phone near this computer with Bluetooth on, and try again",
@@ -236,6 +238,16 @@ mod tests {
             SessionError::Tunnel(Arc::new(ConnectError::Timeout(Duration::from_secs(1)))),
             SessionError::Phone(CtapStatus::OperationDenied),
             SessionError::Phone(CtapStatus::NoCredentials),
+            SessionError::from(ScanError::PoweredOff {
+                adapter: "hci0".into(),
+            }),
+            SessionError::from(ScanError::Blocked {
+                adapters: "hci0".into(),
+                hard: false,
+            }),
+            SessionError::from(ScanError::NoAdapter {
+                detail: String::new(),
+            }),
         ];
         for e in errors {
             assert_ne!(advice(e.code()), generic, "{}", e.code());

@@ -29,7 +29,16 @@ pub enum EventKind {
         tunnel_domain_id: u16,
         tunnel_domain: String,
         rssi: Option<i16>,
+        /// The Bluetooth adapter that heard it (`hci0`); null for the virtual radio.
+        #[serde(default)]
+        adapter: Option<String>,
     },
+    /// No Bluetooth adapter can listen (off, rfkill-blocked, none plugged in): the session
+    /// keeps waiting for the advert. `code` is the error the session ends with if the advert
+    /// timeout passes first (`bluetooth_off`, `bluetooth_blocked`, `no_bluetooth_adapter`).
+    BluetoothWaiting { code: String, message: String },
+    /// After `bluetooth_waiting`: these adapters listen again.
+    BluetoothReady { adapters: Vec<String> },
     /// Opening the websocket to the tunnel server.
     TunnelConnecting { url: String },
     /// The tunnel server accepted (HTTP 101).
@@ -80,6 +89,8 @@ impl SessionEvent {
             EventKind::Scanning { .. } => "scanning",
             EventKind::Contacting { .. } => "contacting",
             EventKind::Advert { .. } => "advert",
+            EventKind::BluetoothWaiting { .. } => "bluetooth_waiting",
+            EventKind::BluetoothReady { .. } => "bluetooth_ready",
             EventKind::TunnelConnecting { .. } => "tunnel_connecting",
             EventKind::TunnelConnected { .. } => "tunnel_connected",
             EventKind::Handshake { .. } => "handshake",
@@ -109,10 +120,15 @@ impl SessionEvent {
             EventKind::Qr { .. } => "QR code ready: scan it with your phone's camera".to_string(),
             EventKind::Scanning { radio } => format!("waiting for the phone's Bluetooth advert ({radio})"),
             EventKind::Contacting { name, .. } => format!("contacting linked phone \"{name}\""),
-            EventKind::Advert { uuid, source, routing_id, tunnel_domain, rssi, .. } => format!(
-                "advert seen: UUID {uuid} via {source}, routing ID {routing_id}, tunnel {tunnel_domain}{}",
+            EventKind::Advert { uuid, source, routing_id, tunnel_domain, rssi, adapter, .. } => format!(
+                "advert seen: UUID {uuid} via {source}{}, routing ID {routing_id}, tunnel {tunnel_domain}{}",
+                adapter.as_ref().map(|a| format!(" ({a})")).unwrap_or_default(),
                 rssi.map(|r| format!(", RSSI {r} dBm")).unwrap_or_default()
             ),
+            EventKind::BluetoothWaiting { message, .. } => message.clone(),
+            EventKind::BluetoothReady { adapters } => {
+                format!("Bluetooth is back: scanning with {}", adapters.join(", "))
+            }
             EventKind::TunnelConnecting { url } => format!("connecting to tunnel {url}"),
             EventKind::TunnelConnected { http_status } => format!("tunnel open (HTTP {http_status})"),
             EventKind::Handshake { protocol } => format!("handshake done ({protocol})"),

@@ -59,6 +59,7 @@ impl Engine {
             radio: self.radio.clone(),
             book: self.book.clone(),
             events,
+            radio_report: Default::default(),
         }
     }
 

@@ -4,14 +4,17 @@
 //!
 //! The hub is an actor: one task owns the scanner, the matcher and the waiting sessions, so
 //! starting and stopping the scan never races with registrations.
+//!
+//! A Bluetooth scan outlives its radio (off, rfkill-blocked, unplugged): the hub publishes the
+//! radio's state to every waiting session, which tells the person and keeps waiting.
 
 use crate::engine::config::RadioConfig;
-use cable_ble::scan::{ScanError, ScanHandle, Scanner, VirtualRadioScanner};
+use cable_ble::scan::{RadioState, ScanError, ScanEvent, ScanHandle, Scanner, VirtualRadioScanner};
 use cable_ble::{AdvertMatcher, AdvertSource, DecryptedAdvert, DomainCheck};
 use cable_keys::EidKey;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// A decrypted advert for one session, with what the radio saw.
 #[derive(Debug)]
@@ -20,6 +23,8 @@ pub struct SeenAdvert {
     pub uuid: u16,
     pub source: AdvertSource,
     pub rssi: Option<i16>,
+    /// The Bluetooth adapter that heard it (`hci0`), when known.
+    pub adapter: Option<String>,
 }
 
 #[derive(Clone)]
@@ -32,11 +37,17 @@ enum Command {
     Register {
         key: EidKey,
         check: DomainCheck,
-        reply: oneshot::Sender<Result<(u64, oneshot::Receiver<SeenAdvert>), ScanError>>,
+        reply: oneshot::Sender<Result<Registered, ScanError>>,
     },
     Withdraw(u64),
     Status(oneshot::Sender<bool>),
 }
+
+type Registered = (
+    u64,
+    oneshot::Receiver<SeenAdvert>,
+    watch::Receiver<RadioState>,
+);
 
 /// A session's place in the hub; dropping it withdraws the key (and stops the scan if it was
 /// the last one).
@@ -44,6 +55,8 @@ pub struct Registration {
     id: u64,
     actor: mpsc::UnboundedSender<Command>,
     pub seen: oneshot::Receiver<SeenAdvert>,
+    /// The radio's state while the advert is awaited (down: the scan waits for it).
+    pub radio: watch::Receiver<RadioState>,
 }
 
 impl Drop for Registration {
@@ -81,8 +94,13 @@ impl RadioHub {
         actor
             .send(Command::Register { key, check, reply })
             .map_err(|_| stopped())?;
-        let (id, seen) = answer.await.map_err(|_| stopped())??;
-        Ok(Registration { id, actor, seen })
+        let (id, seen, radio) = answer.await.map_err(|_| stopped())??;
+        Ok(Registration {
+            id,
+            actor,
+            seen,
+            radio,
+        })
     }
 
     /// True while a scan runs (some session waits for an advert).
@@ -111,6 +129,8 @@ struct Hub {
     matcher: AdvertMatcher<u64>,
     waiters: HashMap<u64, oneshot::Sender<SeenAdvert>>,
     next_id: u64,
+    /// The running scan's radio state, for every waiting session.
+    radio: watch::Sender<RadioState>,
 }
 
 async fn run(config: RadioConfig, mut commands: mpsc::UnboundedReceiver<Command>) {
@@ -121,11 +141,12 @@ async fn run(config: RadioConfig, mut commands: mpsc::UnboundedReceiver<Command>
         matcher: AdvertMatcher::new(),
         waiters: HashMap::new(),
         next_id: 0,
+        radio: watch::Sender::new(RadioState::always_ready()),
     };
     loop {
-        let advert = async {
+        let event = async {
             match hub.scan.as_mut() {
-                Some(scan) => scan.recv().await,
+                Some(scan) => scan.next_event().await,
                 None => std::future::pending().await,
             }
         };
@@ -134,9 +155,12 @@ async fn run(config: RadioConfig, mut commands: mpsc::UnboundedReceiver<Command>
                 Some(command) => hub.command(command).await,
                 None => break,
             },
-            advert = advert => match advert {
-                Some(advert) => hub.offer(&advert),
-                None => hub.scan_ended().await,
+            event = event => match event {
+                ScanEvent::Advert(advert) => hub.offer(&advert),
+                ScanEvent::Radio(state) => {
+                    hub.radio.send_replace(state);
+                }
+                ScanEvent::Ended => hub.scan_ended().await,
             },
         }
     }
@@ -163,11 +187,7 @@ impl Hub {
         }
     }
 
-    async fn register(
-        &mut self,
-        key: EidKey,
-        check: DomainCheck,
-    ) -> Result<(u64, oneshot::Receiver<SeenAdvert>), ScanError> {
+    async fn register(&mut self, key: EidKey, check: DomainCheck) -> Result<Registered, ScanError> {
         if self.scan.is_none() {
             let scanner = match self.scanner.take() {
                 Some(scanner) => scanner,
@@ -175,26 +195,36 @@ impl Hub {
             };
             let started = scanner.start().await;
             self.scanner = Some(scanner);
-            self.scan = Some(started?);
+            let scan = started?;
+            self.radio.send_replace(scan.radio_state());
+            self.scan = Some(scan);
         }
         let id = self.next_id;
         self.next_id += 1;
         let (tx, rx) = oneshot::channel();
         self.waiters.insert(id, tx);
         // An advert seen before this session registered may already match.
+        let radio = self.radio.subscribe();
         if let Some((id, advert, uuid)) = self.matcher.add(id, key, check) {
-            self.deliver(id, advert, uuid, None);
+            self.deliver(id, advert, uuid, None, None);
         }
-        Ok((id, rx))
+        Ok((id, rx, radio))
     }
 
     fn offer(&mut self, advert: &cable_ble::Advert) {
         if let Some((id, decrypted, uuid)) = self.matcher.offer(advert) {
-            self.deliver(id, decrypted, uuid, advert.rssi);
+            self.deliver(id, decrypted, uuid, advert.rssi, advert.adapter.clone());
         }
     }
 
-    fn deliver(&mut self, id: u64, advert: DecryptedAdvert, uuid: u16, rssi: Option<i16>) {
+    fn deliver(
+        &mut self,
+        id: u64,
+        advert: DecryptedAdvert,
+        uuid: u16,
+        rssi: Option<i16>,
+        adapter: Option<String>,
+    ) {
         // A session gets one advert (Chromium ignores the rest once one is accepted).
         self.matcher.remove(&id);
         if let Some(tx) = self.waiters.remove(&id) {
@@ -207,6 +237,7 @@ impl Hub {
                 uuid,
                 source,
                 rssi,
+                adapter,
             });
         }
     }
@@ -240,7 +271,7 @@ async fn make_scanner(config: &RadioConfig) -> Result<Box<dyn Scanner>, ScanErro
             use cable_ble::scan::{AdapterChoice, BluetoothScanner};
             let choice = match adapter {
                 Some(name) => AdapterChoice::Name(name.clone()),
-                None => AdapterChoice::FirstPowered,
+                None => AdapterChoice::All,
             };
             Ok(Box::new(BluetoothScanner::new(choice)))
         }

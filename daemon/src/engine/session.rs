@@ -8,13 +8,14 @@ use crate::engine::error::SessionError;
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::links::{LinkBook, StoredLink};
 use crate::engine::radio::{RadioHub, Registration, SeenAdvert};
+use cable_ble::scan::{RadioDown, RadioState};
 use cable_ble::DomainCheck;
 use cable_hybrid::{Desktop, DesktopEvent, Endpoint, LinkKeys, Sent, Transmit};
 use cable_qr::{QrHandshake, RequestType};
 use cable_tunnel::client::{connect, ClientOptions, TunnelRequest, TunnelSocket};
 use cable_tunnel::{LinkingInfo, Revision};
 use rand_core::OsRng;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,41 @@ pub(crate) struct Ctx {
     pub radio: RadioHub,
     pub book: Option<Arc<dyn LinkBook>>,
     pub events: EventSink,
+    pub radio_report: RadioReport,
+}
+
+/// What a session last said about the radio, shared by its paths: a QR path and linked paths
+/// waiting for adverts together say "Bluetooth is off" once, and "back" once.
+#[derive(Clone, Default)]
+pub(crate) struct RadioReport(Arc<Mutex<Option<RadioDown>>>);
+
+impl RadioReport {
+    /// Emits `bluetooth_waiting` when the radio goes down (or down for another reason), and
+    /// `bluetooth_ready` when it comes back after that.
+    fn update(&self, events: &EventSink, state: &RadioState) {
+        let mut last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match state {
+            RadioState::Down(down) if last.as_ref() != Some(down) => {
+                *last = Some(down.clone());
+                events.emit(EventKind::BluetoothWaiting {
+                    code: SessionError::from(down.to_error()).code().to_string(),
+                    message: down.to_string(),
+                });
+            }
+            RadioState::Ready { adapters } if last.take().is_some() => {
+                events.emit(EventKind::BluetoothReady {
+                    adapters: adapters.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a registration heard first.
+enum Heard {
+    Advert(Option<SeenAdvert>),
+    RadioChanged,
 }
 
 /// The machine's clock is the runtime's (so paused-time tests move it too).
@@ -119,6 +155,7 @@ pub(crate) struct Established {
     events: EventSink,
     cancel: CancellationToken,
     book: Option<Arc<dyn LinkBook>>,
+    radio_report: RadioReport,
     /// Verified linking data received so far.
     pub links: Vec<LinkingInfo>,
     /// The machine's final word, once it closed.
@@ -132,9 +169,13 @@ impl Established {
     fn new(
         ctx: &Ctx,
         desktop: Desktop,
-        registration: Option<Registration>,
+        mut registration: Option<Registration>,
         cancel: CancellationToken,
     ) -> Self {
+        if let Some(registration) = &mut registration {
+            let state = registration.radio.borrow_and_update().clone();
+            ctx.radio_report.update(&ctx.events, &state);
+        }
         Self {
             desktop,
             socket: None,
@@ -143,6 +184,7 @@ impl Established {
             events: ctx.events.clone(),
             cancel,
             book: ctx.book.clone(),
+            radio_report: ctx.radio_report.clone(),
             links: Vec::new(),
             outcome: None,
             answer: None,
@@ -228,7 +270,7 @@ impl Established {
         if let Some(outcome) = &self.outcome {
             return match outcome {
                 Ok(()) => Err(SessionError::Finished),
-                Err(e) => Err(e.clone().into()),
+                Err(e) => Err(self.failure(e.clone())),
             };
         }
         if reported {
@@ -242,9 +284,12 @@ impl Established {
                 None => std::future::pending().await,
             }
         };
-        let advert = async {
+        let heard = async {
             match &mut self.registration {
-                Some(r) => (&mut r.seen).await.ok(),
+                Some(r) => tokio::select! {
+                    seen = &mut r.seen => Heard::Advert(seen.ok()),
+                    Ok(()) = r.radio.changed() => Heard::RadioChanged,
+                },
                 None => std::future::pending().await,
             }
         };
@@ -259,8 +304,14 @@ impl Established {
             _ = self.cancel.cancelled() => {
                 return Err(SessionError::Cancelled);
             }
-            seen = advert => match seen {
-                Some(seen) => {
+            heard = heard => match heard {
+                Heard::RadioChanged => {
+                    if let Some(r) = &mut self.registration {
+                        let state = r.radio.borrow_and_update().clone();
+                        self.radio_report.update(&self.events, &state);
+                    }
+                }
+                Heard::Advert(Some(seen)) => {
                     self.registration = None;
                     report_advert(&self.events, &seen);
                     let eid = seen.advert.eid;
@@ -270,7 +321,7 @@ impl Established {
                         tunnel_domain_id: eid.tunnel_domain_id,
                     });
                 }
-                None => return Err(SessionError::Internal(
+                Heard::Advert(None) => return Err(SessionError::Internal(
                     "the radio stopped while waiting for the phone".into(),
                 )),
             },
@@ -286,6 +337,25 @@ impl Established {
             _ = sleep => self.desktop.handle_timeout(now()),
         }
         Ok(())
+    }
+
+    /// The machine's failure in the engine's words. An advert timeout while the radio is down
+    /// is the radio's fault (`bluetooth_off`, …), not the phone's (`no_phone`).
+    fn failure(&self, e: cable_hybrid::Error) -> SessionError {
+        if matches!(
+            e,
+            cable_hybrid::Error::Timeout {
+                phase: cable_hybrid::Phase::Advert,
+                ..
+            }
+        ) {
+            if let Some(r) = &self.registration {
+                if let RadioState::Down(down) = &*r.radio.borrow() {
+                    return SessionError::from(down.to_error());
+                }
+            }
+        }
+        e.into()
     }
 
     /// Turns the machine's events into actions and the timeline; true if there were any.
@@ -428,6 +498,7 @@ fn report_advert(events: &EventSink, seen: &SeenAdvert) {
         tunnel_domain_id: eid.tunnel_domain_id,
         tunnel_domain: cable_tunnel::domain_name(eid.tunnel_domain_id).unwrap_or_default(),
         rssi: seen.rssi,
+        adapter: seen.adapter.clone(),
     });
 }
 
@@ -458,6 +529,42 @@ fn command_name(command: Option<u8>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_radio_is_reported_once_per_change_whatever_the_paths() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = EventSink::new(move |e| {
+            let _ = tx.send(e);
+        });
+        let report = RadioReport::default();
+        let other_path = report.clone();
+        let hci0 = || vec!["hci0".to_string()];
+        let ready = RadioState::Ready { adapters: hci0() };
+        let off = RadioState::Down(RadioDown::Off { adapters: hci0() });
+        let blocked = RadioState::Down(RadioDown::Blocked {
+            adapters: hci0(),
+            hard: false,
+        });
+        report.update(&sink, &ready); // never down: nothing to say
+        report.update(&sink, &off);
+        other_path.update(&sink, &off); // the QR and a linked path both wait
+        other_path.update(&sink, &blocked); // another cause: said again
+        report.update(&sink, &ready);
+        other_path.update(&sink, &ready);
+        let events: Vec<EventKind> = rx.try_iter().map(|e| e.kind).collect();
+        let codes: Vec<String> = events
+            .iter()
+            .map(|kind| match kind {
+                EventKind::BluetoothWaiting { code, .. } => code.clone(),
+                EventKind::BluetoothReady { adapters } => format!("ready {adapters:?}"),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            ["bluetooth_off", "bluetooth_blocked", "ready [\"hci0\"]"]
+        );
+    }
 
     #[test]
     fn the_timeline_never_shows_a_contact_id() {

@@ -183,6 +183,14 @@ pub enum StageKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rssi: Option<i16>,
     },
+    /// No Bluetooth adapter could listen; the session waited (`bluetooth_off`, …).
+    BluetoothWaiting {
+        code: String,
+    },
+    /// Listening again with these adapters.
+    BluetoothReady {
+        adapters: Vec<String>,
+    },
     /// Opening the tunnel: only the server's host, not the path with its IDs.
     TunnelConnecting {
         host: String,
@@ -231,6 +239,8 @@ impl StageKind {
             Self::Scanning { .. } => "scanning",
             Self::Contacting => "contacting",
             Self::Advert { .. } => "advert",
+            Self::BluetoothWaiting { .. } => "bluetooth_waiting",
+            Self::BluetoothReady { .. } => "bluetooth_ready",
             Self::TunnelConnecting { .. } => "tunnel_connecting",
             Self::TunnelConnected { .. } => "tunnel_connected",
             Self::Handshake { .. } => "handshake",
@@ -260,6 +270,8 @@ impl StageKind {
                 "UUID {uuid} via {source}, tunnel {tunnel_domain}{}",
                 rssi.map(|r| format!(", RSSI {r} dBm")).unwrap_or_default()
             ),
+            Self::BluetoothWaiting { code } => format!("{code}: {}", crate::engine::advice(code)),
+            Self::BluetoothReady { adapters } => adapters.join(", "),
             Self::TunnelConnecting { host } => host.clone(),
             Self::TunnelConnected { http_status } => format!("HTTP {http_status}"),
             Self::Handshake { protocol } => protocol.clone(),

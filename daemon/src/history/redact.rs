@@ -65,6 +65,12 @@ pub fn stage(event: &SessionEvent) -> Option<Stage> {
             forgotten: *forgotten,
         },
         EventKind::AwaitingLink { seconds } => StageKind::AwaitingLink { seconds: *seconds },
+        EventKind::BluetoothWaiting { code, .. } => {
+            StageKind::BluetoothWaiting { code: code.clone() }
+        }
+        EventKind::BluetoothReady { adapters } => StageKind::BluetoothReady {
+            adapters: adapters.clone(),
+        },
         EventKind::Closed => StageKind::Closed,
         EventKind::Error { code, .. } => StageKind::Error { code: code.clone() },
         EventKind::Credential { .. } => return None,
@@ -169,6 +175,7 @@ mod tests {
             tunnel_domain_id: 0,
             tunnel_domain: "cable.ua5v.com".into(),
             rssi: Some(-60),
+            adapter: Some("hci1".into()),
         });
         let kept = serde_json::to_string(&stage(&advert).unwrap()).unwrap();
         assert!(!kept.contains("a1b2c3"), "{kept}");

@@ -4,10 +4,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::ScanError;
+use super::{RadioState, ScanError};
 use crate::Advert;
 
 /// Adverts buffered between a scanner task and its consumer. A phone repeats its advert every
@@ -69,6 +69,17 @@ impl Drop for ActiveGuard {
     }
 }
 
+/// What a running scan has to say next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanEvent {
+    /// An advert.
+    Advert(Advert),
+    /// The radio went down or came back (the scan goes on either way).
+    Radio(RadioState),
+    /// The scan ended (call [`ScanHandle::stop`] to learn why).
+    Ended,
+}
+
 /// A running scan. Adverts arrive through [`recv`](Self::recv) (or the raw mpsc receiver);
 /// dropping the handle stops the scan.
 #[derive(Debug)]
@@ -76,6 +87,8 @@ pub struct ScanHandle {
     adverts: mpsc::Receiver<Advert>,
     task: JoinHandle<Result<(), ScanError>>,
     stats: Arc<SharedStats>,
+    /// The radio's state, for scanners whose radio can go down and come back (Bluetooth).
+    radio: Option<watch::Receiver<RadioState>>,
 }
 
 impl ScanHandle {
@@ -88,6 +101,44 @@ impl ScanHandle {
             adverts,
             task,
             stats,
+            radio: None,
+        }
+    }
+
+    /// The same handle, reporting the radio's state from `radio`.
+    pub(crate) fn with_radio(mut self, radio: watch::Receiver<RadioState>) -> Self {
+        self.radio = Some(radio);
+        self
+    }
+
+    /// The radio's state now.
+    pub fn radio_state(&self) -> RadioState {
+        match &self.radio {
+            Some(radio) => radio.borrow().clone(),
+            None => RadioState::always_ready(),
+        }
+    }
+
+    /// The next advert or change of the radio's state, whichever comes first.
+    pub async fn next_event(&mut self) -> ScanEvent {
+        let changed = async {
+            match self.radio.as_mut() {
+                Some(radio) => match radio.changed().await {
+                    Ok(()) => Some(radio.borrow_and_update().clone()),
+                    // The scanner task is gone; its end shows on the advert channel.
+                    Err(_) => std::future::pending().await,
+                },
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            // Rare, so first: a stream of adverts must not hide that the radio went down.
+            Some(state) = changed => ScanEvent::Radio(state),
+            advert = self.adverts.recv() => match advert {
+                Some(advert) => ScanEvent::Advert(advert),
+                None => ScanEvent::Ended,
+            },
         }
     }
 

@@ -10,6 +10,8 @@
 //! Bluetooth) and ends. [`ScanHandle::stop`] does the same and waits for it.
 
 mod handle;
+pub mod rfkill;
+mod state;
 mod virtual_radio;
 
 #[cfg(feature = "bluetooth")]
@@ -19,8 +21,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 #[cfg(feature = "bluetooth")]
-pub use bluetooth::{AdapterChoice, BluetoothScanner, DEFAULT_START_TIMEOUT};
-pub use handle::{ScanHandle, ScanStats};
+pub use bluetooth::{
+    AdapterChoice, BluetoothScanner, DEFAULT_POLL_INTERVAL, DEFAULT_START_TIMEOUT,
+};
+pub use handle::{ScanEvent, ScanHandle, ScanStats};
+pub use state::{RadioDown, RadioState};
 pub use virtual_radio::{
     decode_datagram, encode_datagram, VirtualRadioAdvertiser, VirtualRadioScanner,
 };
@@ -50,6 +55,8 @@ pub enum ScanError {
     NoAdapter { detail: String },
     #[error("the Bluetooth adapter {adapter} is off: turn it on with `bluetoothctl power on`")]
     PoweredOff { adapter: String },
+    #[error("{}", blocked_message(.adapters, *.hard))]
+    Blocked { adapters: String, hard: bool },
     #[error("not allowed to use Bluetooth ({cause}): run as a user allowed to use BlueZ")]
     PermissionDenied { cause: String },
     #[error("Bluetooth scan failed: {cause}")]
@@ -65,6 +72,17 @@ pub enum ScanError {
     },
     #[error("this scanner is already scanning; share its adverts instead of starting it twice")]
     AlreadyScanning,
+}
+
+fn blocked_message(adapters: &str, hard: bool) -> String {
+    if hard {
+        format!(
+            "Bluetooth is blocked by a hardware switch ({adapters}): flip the switch or leave \
+             airplane mode"
+        )
+    } else {
+        format!("Bluetooth is blocked by rfkill ({adapters}): unblock it with `rfkill unblock bluetooth`")
+    }
 }
 
 /// Keeps an error cause on one line (D-Bus messages occasionally carry newlines).

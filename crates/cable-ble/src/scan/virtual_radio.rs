@@ -144,6 +144,7 @@ async fn listen(
             service_data: service_data.to_vec(),
             rssi: None,
             address: Some(from.to_string()),
+            adapter: None,
             source: AdvertSource::VirtualRadio,
         };
         // Counted first, so a consumer that got the advert also sees it counted.

@@ -23,7 +23,7 @@ pub(crate) enum EventAction {
     Adverts(Vec<Advert>),
     /// Read this peripheral's properties and deliver the adverts they carry.
     ReadProperties(PeripheralId),
-    /// The adapter was switched off: the scan cannot continue.
+    /// The adapter was switched off: its listener stops (the scan waits for it).
     PoweredOff,
     /// Nothing for us.
     Ignore,
@@ -107,6 +107,7 @@ fn hybrid_adverts(
                 service_data: data.clone(),
                 rssi,
                 address: address.clone(),
+                adapter: None,
                 source: AdvertSource::Bluetooth,
             })
         })
@@ -168,6 +169,7 @@ mod tests {
             service_data: data.to_vec(),
             rssi,
             address: Some("11:22:33:44:55:66".into()),
+            adapter: None,
             source: AdvertSource::Bluetooth,
         }
     }
@@ -270,6 +272,7 @@ mod tests {
                 service_data: vec![9; 25],
                 rssi: Some(-61),
                 address: Some("AA:BB:CC:DD:EE:FF".into()),
+                adapter: None,
                 source: AdvertSource::Bluetooth,
             }]
         );

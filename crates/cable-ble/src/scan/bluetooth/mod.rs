@@ -1,5 +1,10 @@
 //! Real Bluetooth LE scanning through btleplug (BlueZ over D-Bus on Linux).
 //!
+//! * Every powered adapter listens at once by default (a laptop's own and a USB dongle);
+//!   each advert names the adapter that heard it. `AdapterChoice::Name` pins one.
+//! * A scan outlives its radio: an adapter that is off, rfkill-blocked or not plugged in yet
+//!   is waited for, polling BlueZ every couple of seconds while the scan runs (never while
+//!   idle), and the handle's [`RadioState`](crate::scan::RadioState) says why it waits.
 //! * The scan filter is empty: BlueZ has been reported to drop every result under a UUID
 //!   discovery filter (HYBRID.md §4.6), and Chromium scans unfiltered too. btleplug always sets
 //!   `DuplicateData = true` on BlueZ, so repeated and changed adverts from one address arrive.
@@ -8,55 +13,59 @@
 //! * Every failure becomes a [`ScanError`] that names its cause; starting never waits longer
 //!   than the start timeout, even when the D-Bus connection itself blocks.
 
+mod adapters;
 mod errors;
 mod events;
+mod supervisor;
 
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use btleplug::api::{
-    Central as _, CentralEvent, CentralState, Manager as _, Peripheral as _, ScanFilter,
-};
-use btleplug::platform::{Adapter, Manager, PeripheralId};
-use futures_util::{Stream, StreamExt};
+use btleplug::api::CentralEvent;
+use btleplug::platform::Manager;
+use futures_util::Stream;
 use tokio::sync::{mpsc, Mutex};
 
 use super::handle::{ActiveGuard, SharedStats, CHANNEL_CAPACITY};
+use super::rfkill::{blocked_bluetooth, DEFAULT_RFKILL_ROOT};
 use super::{one_line, ScanError, ScanHandle, Scanner, StartFuture};
-use crate::Advert;
+use adapters::{chosen, down_reason, list};
 use errors::classify;
-use events::{adverts_from_properties, map_event, EventAction, LatestRssi};
+use supervisor::Supervisor;
 
 /// How long starting a scan may take before we call BlueZ unreachable.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a running scan looks for adapters switched on, off, plugged in or out.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Bound on each D-Bus call made while scanning (property reads, stopping the scan).
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 type EventStream = Pin<Box<dyn Stream<Item = CentralEvent> + Send>>;
 
-/// Which adapter to scan with.
+/// Which adapters to scan with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum AdapterChoice {
-    /// The first adapter that is powered on.
+    /// Every adapter that is powered on, as adapters come and go.
     #[default]
-    FirstPowered,
+    All,
     /// The adapter with this name, e.g. `hci1`.
     Name(String),
-    /// The adapter at this position in BlueZ's list (0 = first).
+    /// The adapter at this position among BlueZ's adapters sorted by name (0 = first).
     Index(usize),
 }
 
 impl FromStr for AdapterChoice {
     type Err = std::convert::Infallible;
 
-    /// A number selects by index, anything else by name; empty means the first powered one.
+    /// A number selects by index, `all` or nothing every adapter, anything else by name.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        Ok(if s.is_empty() {
-            Self::FirstPowered
+        Ok(if s.is_empty() || s == "all" {
+            Self::All
         } else if let Ok(index) = s.parse() {
             Self::Index(index)
         } else {
@@ -65,13 +74,15 @@ impl FromStr for AdapterChoice {
     }
 }
 
-/// Scans for hybrid adverts with a real Bluetooth adapter.
+/// Scans for hybrid adverts with real Bluetooth adapters.
 #[derive(Debug)]
 pub struct BluetoothScanner {
     choice: AdapterChoice,
     start_timeout: Duration,
-    /// The D-Bus connection and adapter, kept across scans so each session reuses them.
-    connected: Mutex<Option<(Adapter, String)>>,
+    poll_interval: Duration,
+    rfkill_root: PathBuf,
+    /// The D-Bus connection, kept across scans so each session reuses it.
+    manager: Mutex<Option<Manager>>,
     active: Arc<AtomicBool>,
 }
 
@@ -81,7 +92,9 @@ impl BluetoothScanner {
         Self {
             choice,
             start_timeout: DEFAULT_START_TIMEOUT,
-            connected: Mutex::new(None),
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            rfkill_root: PathBuf::from(DEFAULT_RFKILL_ROOT),
+            manager: Mutex::new(None),
             active: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -92,81 +105,96 @@ impl BluetoothScanner {
         self
     }
 
-    /// Checks, without scanning, that BlueZ answers and the chosen adapter exists and is
-    /// powered on; returns the adapter's name. Cheap enough to answer a status request.
+    /// Changes how often a running scan looks at the adapters.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Reads rfkill switches under `root` instead of `/sys/class/rfkill` (for tests).
+    pub fn with_rfkill_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.rfkill_root = root.into();
+        self
+    }
+
+    /// Checks, without scanning, that BlueZ answers and a chosen adapter exists and is
+    /// powered on; returns the usable adapters' names (`hci0, hci1`). Cheap enough to answer
+    /// a status request.
     pub async fn check(&self) -> Result<String, ScanError> {
         let checked = tokio::time::timeout(self.start_timeout, async {
-            let (adapter, name) = choose_adapter(&self.choice).await?;
-            let state = adapter
-                .adapter_state()
-                .await
-                .map_err(|e| classify(&e, Some(&name)))?;
-            match state {
-                CentralState::PoweredOn => Ok(name),
-                _ => Err(ScanError::PoweredOff { adapter: name }),
+            let manager = self.manager().await?;
+            let listed = list(&manager).await?;
+            let names: Vec<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+            let usable: Vec<&str> = chosen(&self.choice, &names)
+                .into_iter()
+                .filter(|&i| listed[i].powered)
+                .map(|i| names[i])
+                .collect();
+            if !usable.is_empty() {
+                return Ok(usable.join(", "));
             }
+            let powered: Vec<(&str, bool)> = listed
+                .iter()
+                .map(|l| (l.name.as_str(), l.powered))
+                .collect();
+            let blocked = blocked_bluetooth(&self.rfkill_root);
+            Err(down_reason(&self.choice, &powered, &blocked).to_error())
         })
         .await;
-        checked.unwrap_or_else(|_| {
-            Err(ScanError::BluezUnreachable {
-                cause: format!("no answer within {} s", self.start_timeout.as_secs_f32()),
-            })
-        })
+        let result = checked.unwrap_or_else(|_| Err(self.no_answer()));
+        if matches!(result, Err(ScanError::BluezUnreachable { .. })) {
+            *self.manager.lock().await = None;
+        }
+        result
     }
 
     async fn start_scan(&self) -> Result<ScanHandle, ScanError> {
         let guard = ActiveGuard::claim(&self.active)?;
-        let started = tokio::time::timeout(self.start_timeout, self.open()).await;
-        let (adapter, name, events) = match started {
-            Ok(Ok(opened)) => opened,
-            Ok(Err(e)) => {
-                // Reconnect next time: the connection or adapter may be what failed.
-                *self.connected.lock().await = None;
-                return Err(e);
-            }
-            Err(_) => {
-                *self.connected.lock().await = None;
-                return Err(ScanError::BluezUnreachable {
-                    cause: format!("no answer within {} s", self.start_timeout.as_secs_f32()),
-                });
-            }
-        };
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let stats = Arc::new(SharedStats::default());
-        let task = tokio::spawn(run(adapter, name, events, tx, stats.clone(), guard));
-        Ok(ScanHandle::new(rx, task, stats))
-    }
-
-    /// Connects (or reuses the connection), opens the event stream, starts discovery.
-    async fn open(&self) -> Result<(Adapter, String, EventStream), ScanError> {
-        let mut connected = self.connected.lock().await;
-        let (adapter, name) = match connected.as_ref() {
-            Some(known) => known.clone(),
-            None => {
-                let chosen = choose_adapter(&self.choice).await?;
-                *connected = Some(chosen.clone());
-                chosen
+        let opened = tokio::time::timeout(self.start_timeout, async {
+            let manager = self.manager().await?;
+            let mut supervisor = Supervisor::new(
+                manager,
+                self.choice.clone(),
+                self.rfkill_root.clone(),
+                self.poll_interval,
+                tx,
+                stats.clone(),
+            );
+            supervisor.poll().await?;
+            Ok(supervisor)
+        })
+        .await
+        .unwrap_or_else(|_| Err(self.no_answer()));
+        let supervisor = match opened {
+            Ok(supervisor) => supervisor,
+            Err(e) => {
+                // Reconnect next time: the connection may be what failed.
+                *self.manager.lock().await = None;
+                return Err(e);
             }
         };
-        if adapter
-            .adapter_state()
-            .await
-            .map_err(|e| classify(&e, Some(&name)))?
-            != CentralState::PoweredOn
-        {
-            return Err(ScanError::PoweredOff { adapter: name });
+        let radio = supervisor.subscribe();
+        let task = tokio::spawn(supervisor.run(guard));
+        Ok(ScanHandle::new(rx, task, stats).with_radio(radio))
+    }
+
+    /// The D-Bus connection, made on first use.
+    async fn manager(&self) -> Result<Manager, ScanError> {
+        let mut manager = self.manager.lock().await;
+        if let Some(known) = manager.as_ref() {
+            return Ok(known.clone());
         }
-        // Events first, so nothing between StartDiscovery and subscribing is missed.
-        let events = adapter
-            .events()
-            .await
-            .map_err(|e| classify(&e, Some(&name)))?;
-        adapter
-            .start_scan(ScanFilter::default())
-            .await
-            .map_err(|e| classify(&e, Some(&name)))?;
-        tracing::debug!(adapter = %name, "Bluetooth LE scan started");
-        Ok((adapter, name, events))
+        let connected = connect().await?;
+        *manager = Some(connected.clone());
+        Ok(connected)
+    }
+
+    fn no_answer(&self) -> ScanError {
+        ScanError::BluezUnreachable {
+            cause: format!("no answer within {} s", self.start_timeout.as_secs_f32()),
+        }
     }
 }
 
@@ -177,7 +205,7 @@ impl Scanner for BluetoothScanner {
 
     fn describe(&self) -> String {
         match &self.choice {
-            AdapterChoice::FirstPowered => "Bluetooth (first powered adapter)".into(),
+            AdapterChoice::All => "Bluetooth (every powered adapter)".into(),
             AdapterChoice::Name(name) => format!("Bluetooth adapter {name}"),
             AdapterChoice::Index(index) => format!("Bluetooth adapter #{index}"),
         }
@@ -194,122 +222,4 @@ async fn connect() -> Result<Manager, ScanError> {
             cause: one_line(format!("connecting to Bluetooth failed: {e}")),
         })?
         .map_err(|e| classify(&e, None))
-}
-
-/// Picks the adapter per `choice`; returns it with its name (`hci0`).
-async fn choose_adapter(choice: &AdapterChoice) -> Result<(Adapter, String), ScanError> {
-    let manager = connect().await?;
-    let adapters = manager.adapters().await.map_err(|e| classify(&e, None))?;
-    let mut named = Vec::with_capacity(adapters.len());
-    for adapter in adapters {
-        let info = adapter
-            .adapter_info()
-            .await
-            .map_err(|e| classify(&e, None))?;
-        // BlueZ describes an adapter as "hci0 (usb:v1D6Bp0246d0537)".
-        let name = info.split_whitespace().next().unwrap_or("?").to_string();
-        named.push((adapter, name));
-    }
-    let names = || {
-        named
-            .iter()
-            .map(|(_, n)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if named.is_empty() {
-        return Err(ScanError::NoAdapter {
-            detail: String::new(),
-        });
-    }
-    let found = match choice {
-        AdapterChoice::Name(wanted) => named.iter().position(|(_, n)| n == wanted),
-        AdapterChoice::Index(index) => (*index < named.len()).then_some(*index),
-        AdapterChoice::FirstPowered => {
-            let mut powered = None;
-            for (i, (adapter, _)) in named.iter().enumerate() {
-                if adapter.adapter_state().await.ok() == Some(CentralState::PoweredOn) {
-                    powered = Some(i);
-                    break;
-                }
-            }
-            // None powered: report the first one as off.
-            Some(powered.unwrap_or(0))
-        }
-    };
-    match found {
-        Some(index) => Ok(named.swap_remove(index)),
-        None => Err(ScanError::NoAdapter {
-            detail: format!(" matching {choice:?} (found: {})", names()),
-        }),
-    }
-}
-
-/// The scan task: turns events into adverts until the handle is dropped or the radio fails,
-/// then stops discovery.
-async fn run(
-    adapter: Adapter,
-    name: String,
-    mut events: EventStream,
-    tx: mpsc::Sender<Advert>,
-    stats: Arc<SharedStats>,
-    _active: ActiveGuard,
-) -> Result<(), ScanError> {
-    let result = async {
-        let mut rssi = LatestRssi::default();
-        loop {
-            let event = tokio::select! {
-                _ = tx.closed() => return Ok(()),
-                event = events.next() => event,
-            };
-            let Some(event) = event else {
-                return Err(ScanError::BluezUnreachable {
-                    cause: "BlueZ ended the event stream".into(),
-                });
-            };
-            let adverts = match map_event(&event, &mut rssi) {
-                EventAction::Adverts(adverts) => adverts,
-                EventAction::ReadProperties(id) => read_adverts(&adapter, &id).await,
-                EventAction::PoweredOff => {
-                    return Err(ScanError::PoweredOff {
-                        adapter: name.clone(),
-                    })
-                }
-                EventAction::Ignore => continue,
-            };
-            for advert in adverts {
-                stats.advert();
-                if tx.send(advert).await.is_err() {
-                    return Ok(());
-                }
-            }
-        }
-    }
-    .await;
-    match tokio::time::timeout(CALL_TIMEOUT, adapter.stop_scan()).await {
-        Ok(Ok(())) => tracing::debug!(adapter = %name, "Bluetooth LE scan stopped"),
-        Ok(Err(e)) => tracing::debug!(adapter = %name, error = %e, "stopping the scan failed"),
-        Err(_) => tracing::debug!(adapter = %name, "stopping the scan timed out"),
-    }
-    result
-}
-
-/// The hybrid adverts in a peripheral's current properties; none if it cannot be read.
-async fn read_adverts(adapter: &Adapter, id: &PeripheralId) -> Vec<Advert> {
-    let read = async {
-        let peripheral = adapter.peripheral(id).await?;
-        peripheral.properties().await
-    };
-    match tokio::time::timeout(CALL_TIMEOUT, read).await {
-        Ok(Ok(Some(properties))) => adverts_from_properties(&properties),
-        Ok(Ok(None)) => Vec::new(),
-        Ok(Err(e)) => {
-            tracing::debug!(peripheral = %id, error = %e, "cannot read peripheral properties");
-            Vec::new()
-        }
-        Err(_) => {
-            tracing::debug!(peripheral = %id, "reading peripheral properties timed out");
-            Vec::new()
-        }
-    }
 }
