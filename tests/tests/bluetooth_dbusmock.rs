@@ -199,7 +199,7 @@ async fn registrations_over_btleplug_against_python_dbusmock() {
     let cablectl = cable_e2e::process::locate_binary("cablectl", "cargo build -p cablectl");
     let mut scan = std::process::Command::new(cablectl)
         .args(["scan", "--radio", "bluetooth", "--json"])
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &rig_bus(&bluez))
+        .env("DBUS_SYSTEM_BUS_ADDRESS", rig_bus(&bluez))
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("cablectl scan starts");
