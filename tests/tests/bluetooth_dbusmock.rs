@@ -6,8 +6,8 @@
 //! the QR code is shown (the session says `bluetooth_waiting` and waits), the second is
 //! switched back on (`bluetooth_ready`), the phone's advert is heard there (`adapter: hci1`) and
 //! the registration completes. Then a session whose advert timeout passes while Bluetooth is
-//! still off fails with `bluetooth_off`, not `no_phone`. One test: the bus is named in the
-//! process's environment.
+//! still off fails with `bluetooth_off`, not `no_phone`, and `cablectl scan --json` names the
+//! adapter that heard an advert. One test: the bus is named in the process's environment.
 
 #[path = "../../crates/cable-ble/tests/dbusmock/bluez_mock.rs"]
 mod bluez_mock;
@@ -185,4 +185,45 @@ async fn registrations_over_btleplug_against_python_dbusmock() {
         "{}",
         outcome.message()
     );
+
+    // `cablectl scan --json` names the adapter of each advert: a phone BlueZ knows on hci0.
+    run(&|b| {
+        b.power("hci0", true);
+        b.device(
+            "hci0",
+            "5A:66:77:88:99:AA",
+            -49,
+            &[(bluez_mock::FIDO, &[9; 20])],
+        );
+    });
+    let cablectl = cable_e2e::process::locate_binary("cablectl", "cargo build -p cablectl");
+    let mut scan = std::process::Command::new(cablectl)
+        .args(["scan", "--radio", "bluetooth", "--json"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", rig_bus(&bluez))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cablectl scan starts");
+    let stdout = scan.stdout.take().expect("piped stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("\"service_data\""))
+    });
+    let line = cable_e2e::rig::within("cablectl scan prints the advert", line)
+        .await
+        .unwrap();
+    let _ = scan.kill();
+    let _ = scan.wait();
+    let advert: serde_json::Value =
+        serde_json::from_str(&line.expect("an advert line")).expect("a JSON line");
+    assert_eq!(advert["adapter"], "hci0", "{advert}");
+    assert_eq!(advert["address"], "5A:66:77:88:99:AA", "{advert}");
+    assert_eq!(advert["rssi"], -49, "{advert}");
+    assert_eq!(advert["service_data"], hex::encode([9u8; 20]), "{advert}");
+}
+
+fn rig_bus(bluez: &Mutex<MockBluez>) -> String {
+    bluez.lock().unwrap().address.clone()
 }

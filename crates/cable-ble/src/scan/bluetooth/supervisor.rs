@@ -24,6 +24,9 @@ use crate::scan::rfkill::blocked_bluetooth;
 use crate::scan::{RadioState, ScanError};
 use crate::Advert;
 
+/// Polls in a row that may fail before a running scan gives up.
+const MAX_POLL_FAILURES: u32 = 3;
+
 /// One adapter listening.
 struct Listening {
     adapter: Adapter,
@@ -75,6 +78,7 @@ impl Supervisor {
     /// Runs until the handle is dropped or a failure ends the scan; then stops discovery on
     /// every adapter still listening.
     pub(crate) async fn run(mut self, _active: ActiveGuard) -> Result<(), ScanError> {
+        let mut failures = 0;
         let result = loop {
             tokio::select! {
                 _ = self.adverts.closed() => break Ok(()),
@@ -85,8 +89,15 @@ impl Supervisor {
                     }
                 }
             }
-            if let Err(e) = self.poll().await {
-                break Err(e);
+            // One slow answer on a loaded machine must not end every waiting session; a
+            // BlueZ that keeps failing does.
+            match self.poll().await {
+                Ok(()) => failures = 0,
+                Err(e) if failures + 1 < MAX_POLL_FAILURES => {
+                    failures += 1;
+                    tracing::debug!(error = %e, failures, "looking at the adapters failed");
+                }
+                Err(e) => break Err(e),
             }
         };
         for (name, listening) in self.listening.drain() {
