@@ -306,6 +306,10 @@ pub struct PhoneArgs {
     /// Decline the request, as a person tapping "Cancel" would.
     #[arg(long)]
     pub deny: bool,
+    /// Take this long to answer the prompt, as a person would; a desktop that cancels
+    /// meanwhile gets no answer (the report shows how the desktop left).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    pub answer_after: f64,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

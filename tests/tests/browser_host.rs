@@ -249,9 +249,12 @@ async fn closing_the_port_mid_ceremony_cancels_the_session_in_cabled() {
         .await
         .unwrap();
     assert_eq!(status["sessions"]["open"], 0, "{status}");
-    if let Some(phone) = phone {
-        phone.abort();
-    }
+    // The phone was told while the person was still deciding: no answer went out.
+    let report = phone_result(phone.expect("the QR code was shown"))
+        .await
+        .expect("the phone's run");
+    assert_eq!(report.end, cable_phone::SessionEnd::DesktopShutdown);
+    assert_eq!(report.requests[0].status, None, "{:?}", report.requests);
     daemon.stop().await;
 }
 

@@ -4,16 +4,20 @@
 use crate::cli::{PhoneArgs, ProfileArg};
 use anyhow::Context;
 use cable_phone::{LinkedConfig, LinkedEvent, PhoneConfig, PhoneProfile, UserChoice};
+use std::time::Duration;
 
 pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
+    let answer_delay = answer_delay(args.answer_after)?;
     let radio = args.radio.strip_prefix("udp:").unwrap_or(&args.radio);
     let radio: std::net::SocketAddr = radio.parse().map_err(|_| {
         anyhow::anyhow!("--radio {radio:?} is not an address: give HOST:PORT, e.g. 127.0.0.1:7999")
     })?;
     let runtime = crate::commands::runtime()?;
     let report = match &args.qr {
-        Some(qr) => runtime.block_on(cable_phone::run_qr(qr_config(&args, qr, radio))),
-        None => runtime.block_on(linked(&args, radio)),
+        Some(qr) => runtime.block_on(cable_phone::run_qr(
+            qr_config(&args, qr, radio).with_answer_delay(answer_delay),
+        )),
+        None => runtime.block_on(linked(&args, radio, answer_delay)),
     }
     .context("the software phone failed")?;
     if args.json {
@@ -22,6 +26,14 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
         println!("{report}");
     }
     Ok(())
+}
+
+/// `--answer-after`: seconds, at most a day (the phone's own timeouts end it sooner).
+fn answer_delay(seconds: f64) -> anyhow::Result<Duration> {
+    if !(0.0..=86_400.0).contains(&seconds) {
+        anyhow::bail!("--answer-after {seconds} is not a number of seconds between 0 and 86400");
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn qr_config(args: &PhoneArgs, qr: &str, radio: std::net::SocketAddr) -> PhoneConfig {
@@ -48,12 +60,15 @@ fn qr_config(args: &PhoneArgs, qr: &str, radio: std::net::SocketAddr) -> PhoneCo
 async fn linked(
     args: &PhoneArgs,
     radio: std::net::SocketAddr,
+    answer_delay: Duration,
 ) -> cable_phone::Result<cable_phone::PhoneReport> {
     let store = args.store.clone().unwrap_or_default();
     let mut config = LinkedConfig::new(store, args.tunnel_url.clone(), radio).once(args.once);
-    if args.deny {
-        config = config.with_behavior(cable_phone::PhoneBehavior::deny());
-    }
+    let behavior = match args.deny {
+        true => cable_phone::PhoneBehavior::deny(),
+        false => cable_phone::PhoneBehavior::approve(),
+    };
+    config = config.with_behavior(behavior.with_answer_delay(answer_delay));
     if let Some(name) = &args.name {
         config = config.with_phone_name(name.clone());
     }

@@ -279,15 +279,53 @@ impl<'a> Session<'a> {
             let prompted = events
                 .iter()
                 .any(|e| matches!(e, PhoneEvent::UserPrompted { .. }));
+            let delay = self.config.behavior.answer_delay;
+            let mut later = Vec::new();
+            if prompted && !delay.is_zero() && result.is_ok() {
+                // The person is still deciding: a desktop that cancels meanwhile dismisses
+                // the prompt, and the answer the channel prepared is never sent.
+                match self.watch_while_deciding(delay).await? {
+                    Deciding::Answered(outgoing) => later = outgoing,
+                    Deciding::DesktopLeft(end) => {
+                        self.record(events.into_iter().filter(|e| !is_answer(e)).collect());
+                        let events = self.channel.take_events();
+                        self.record(events);
+                        return end;
+                    }
+                }
+            }
             self.record(events);
             let outgoing = result?;
             self.record_link_if_sent()?;
             self.save_store_if_changed()?;
-            if prompted && !self.config.behavior.answer_delay.is_zero() {
-                tokio::time::sleep(self.config.behavior.answer_delay).await;
-            }
-            if self.send_all(outgoing).await? {
+            if self.send_all(outgoing).await? || self.send_all(later).await? {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Waits `delay` (the person deciding) while reading the tunnel. A shutdown or a closed
+    /// tunnel in that time ends the session; anything else the channel answers is sent after
+    /// the person's answer.
+    async fn watch_while_deciding(&mut self, delay: Duration) -> Result<Deciding> {
+        let until = tokio::time::Instant::now() + delay;
+        let mut later = Vec::new();
+        loop {
+            let socket = self.socket.as_mut().ok_or(PhoneError::SessionEnded)?;
+            let received = tokio::select! {
+                received = socket.recv() => received.map_err(PhoneError::Tunnel)?,
+                _ = tokio::time::sleep_until(until) => return Ok(Deciding::Answered(later)),
+            };
+            let Some(message) = received else {
+                tracing::info!("phone: the desktop closed the tunnel while the person decided");
+                self.socket = None;
+                return Ok(Deciding::DesktopLeft(self.channel.on_close()));
+            };
+            later.extend(self.channel.on_message(&message)?);
+            if self.channel.end().is_some() {
+                tracing::info!("phone: the desktop ended the session while the person decided");
+                let result = self.send_all(later).await.map(|_| ());
+                return Ok(Deciding::DesktopLeft(result));
             }
         }
     }
@@ -426,4 +464,22 @@ impl<'a> Session<'a> {
         }
         self.events.extend(events);
     }
+}
+
+/// What happened while the person took their time to answer.
+enum Deciding {
+    /// Time was up: the answer goes out, followed by these.
+    Answered(Vec<Outgoing>),
+    /// The desktop cancelled first; the session ends with this result.
+    DesktopLeft(Result<()>),
+}
+
+/// Events that only hold once the answer has been sent.
+fn is_answer(event: &PhoneEvent) -> bool {
+    matches!(
+        event,
+        PhoneEvent::Responded { .. }
+            | PhoneEvent::CredentialCreated(_)
+            | PhoneEvent::CredentialUsed(_)
+    )
 }

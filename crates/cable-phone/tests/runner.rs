@@ -284,6 +284,46 @@ async fn android_cancel_answers_operation_denied_and_the_person_takes_their_time
 }
 
 #[tokio::test]
+async fn a_desktop_that_cancels_while_the_person_decides_gets_no_answer() {
+    for shutdown in [true, false] {
+        let rig = Rig::new().await;
+        let mut desktop = Desktop::new(6, RequestType::MakeCredential, false);
+        let config = rig
+            .config(&desktop)
+            .with_answer_delay(Duration::from_secs(60));
+        let phone = rig.spawn_phone(config);
+        let (mut socket, mut channel, _, _) = rig.desktop_connects(&mut desktop).await;
+        channel.post_handshake(&recv(&mut socket).await.unwrap());
+        channel.frame(&recv(&mut socket).await.unwrap());
+        socket
+            .send(&channel.request(&Command::MakeCredential(make_credential("a", true))))
+            .await
+            .unwrap();
+        // The prompt is up on the phone; the desktop cancels (shutdown, or just hangs up).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if shutdown {
+            socket.send(&channel.seal(&Frame::Shutdown)).await.unwrap();
+            assert_eq!(recv(&mut socket).await, None, "the phone sent an answer");
+        } else {
+            drop(socket);
+        }
+        let report = tokio::time::timeout(Duration::from_secs(10), finish(phone))
+            .await
+            .expect("the phone kept the prompt up after the desktop left")
+            .unwrap();
+        let expected = if shutdown {
+            SessionEnd::DesktopShutdown
+        } else {
+            SessionEnd::DesktopClosed
+        };
+        assert_eq!(report.end, expected);
+        assert_eq!(report.requests.len(), 1);
+        assert_eq!(report.requests[0].status, None, "{:?}", report.requests);
+        assert_eq!(report.credential, None);
+    }
+}
+
+#[tokio::test]
 async fn an_invalid_qr_code_fails_before_any_network_use() {
     let radio: SocketAddr = "127.0.0.1:9".parse().unwrap();
     for (text, expected) in [
