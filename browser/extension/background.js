@@ -66,9 +66,8 @@ function ceremonyPort(port) {
     if (crossOrigin && m.allowed !== true) {
       return answer({ error: { name: "NotAllowedError", message: "The 'publickey-credentials' feature is not enabled in this document (a cross-origin frame needs allow=\"publickey-credentials-get\")." } });
     }
-    if (JSON.stringify(m.options).length > MAX_OPTIONS_BYTES) {
-      return answer({ error: { name: "NotAllowedError", message: "The request's options are too large." } });
-    }
+    const refused = unreadable(m.options);
+    if (refused) return answer({ error: { name: "NotAllowedError", message: refused } });
     busyTabs.add(tabKey);
     state = { id, port, tabKey, kind: m.kind, options: m.options, origin, topOrigin: crossOrigin ? topOrigin : undefined, answer, native: null, prompt: null, events: [], done: false };
     ceremonies.set(id, state);
@@ -78,6 +77,26 @@ function ceremonyPort(port) {
   port.onDisconnect.addListener(() => {
     if (state && !state.done) abort(state, "navigated");
   });
+}
+
+// Options come from bridge.js, which any script of the page can bypass: anything larger or
+// deeper than WebAuthn JSON ever is (a few levels) is refused here, before it is serialised.
+const MAX_DEPTH = 16;
+function unreadable(options) {
+  if (!options || typeof options !== "object") return "The request has no options.";
+  const stack = [[options, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop();
+    if (depth > MAX_DEPTH) return "The request's options are nested too deeply.";
+    for (const v of Object.values(value)) if (v && typeof v === "object") stack.push([v, depth + 1]);
+  }
+  let text;
+  try {
+    text = JSON.stringify(options);
+  } catch {
+    return "The request's options cannot be read.";
+  }
+  return text.length > MAX_OPTIONS_BYTES ? "The request's options are too large." : null;
 }
 
 function rpIdOf(s) {
@@ -145,7 +164,8 @@ function finish(s) {
     s.native = null;
     n.disconnect(); // ends the host: cabled cancels the session and tells the phone
   }
-  setTimeout(() => closePrompt(s), s.keepPrompt ? 4000 : 1500);
+  // A window that never showed the ceremony (it ended first) has nothing to say: close it now.
+  setTimeout(() => closePrompt(s), !s.prompt ? 0 : s.keepPrompt ? 4000 : 1500);
 }
 
 // --- the prompt window: an extension page, out of the page's reach ---
@@ -154,11 +174,13 @@ async function openPrompt(s) {
   try {
     const w = await api.windows.create({ url, type: "popup", width: 460, height: 720, focused: true });
     s.windowId = w.id;
+    if (s.closeWanted) closePrompt(s); // the ceremony ended while the window was being made
   } catch {
     /* no windows (e.g. a headless shell): the ceremony still runs */
   }
 }
 function closePrompt(s) {
+  s.closeWanted = true;
   if (s.windowId !== undefined) {
     api.windows.remove(s.windowId).catch(() => {});
     s.windowId = undefined;

@@ -42,6 +42,13 @@
       if (!ports.delete(m.id)) return;
       reply(m.id, { error: { name: "NotAllowedError", message: "The request was ended by the extension." } });
     });
-    port.postMessage({ type: "ceremony", kind: m.kind, options: m.options, allowed: allowed(m.kind) });
+    try {
+      port.postMessage({ type: "ceremony", kind: m.kind, options: m.options, allowed: allowed(m.kind) });
+    } catch {
+      // Options the browser cannot carry (cycles, depth past its limit): the page's own doing.
+      ports.delete(m.id);
+      port.disconnect();
+      reply(m.id, { error: { name: "NotAllowedError", message: "The request's options cannot be read." } });
+    }
   });
 })();
