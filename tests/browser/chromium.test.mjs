@@ -78,6 +78,72 @@ test("a registration and a sign-in through the extension, the host and cabled", 
   assert.deepEqual(rp.state.verified, ["/register/verify", "/login/verify"]);
 });
 
+// The newest prompt window that lists a linked phone with this name.
+async function promptListing(name) {
+  const end = Date.now() + 15000;
+  while (Date.now() < end) {
+    for (const t of browser.targets()) {
+      if (seen.has(t) || !t.url().includes("/prompt.html")) continue;
+      const p = await t.page().catch(() => null);
+      const listed = p && (await p.evaluate((n) => !document.getElementById("devices-box").hidden && [...document.querySelectorAll("#devices button")].some((b) => b.textContent === n), name).catch(() => false));
+      if (listed) {
+        seen.add(t);
+        return p;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const texts = [];
+  for (const t of browser.targets()) {
+    const p = t.url().includes("/prompt.html") && (await t.page().catch(() => null));
+    if (p) texts.push(await p.evaluate(() => document.body.innerText).catch((e) => String(e)));
+  }
+  assert.fail(`no prompt window listed "${name}" within 15 s; windows: ${JSON.stringify(texts)}; cabled: ${rig.devices()}`);
+}
+
+test("a phone that remembers this computer is reached without a scan, or picked in the window", async () => {
+  // Registering, the phone offers to remember this computer; cabled keeps the link.
+  const registered = page.evaluate(() => window.register());
+  const { url } = await qrFromPromptWindow("register-linking");
+  const phone = rig.phone(url, ["--name", "Test phone"]);
+  assert.deepEqual(await registered, { verified: true });
+  assert.equal(await phone.done, 0, phone.output);
+  assert.equal((await phone.report).update_sent, true, phone.output);
+
+  // Later the phone is in a pocket, reachable through the tunnel server's wake-up: cabled
+  // contacts it by itself while the window shows it.
+  const pocket = rig.linkedPhone(["--answer-after", "1"]);
+  await pocket.registered;
+  const signedIn = page.evaluate(() => window.signIn());
+  const first = await promptListing("Test phone");
+  assert.deepEqual(await signedIn, { verified: true });
+  assert.equal(await pocket.done, 0, pocket.output);
+  assert.equal(lastJson(pocket).flow, "linked", pocket.output);
+  assert.match(await first.evaluate(() => document.getElementById("stages").innerText), /Contacting Test phone/);
+
+  // The person clicks their phone in the window while cabled is still contacting it: the
+  // ceremony starts again for that phone alone (the first contact is told to stop).
+  const awake = rig.linkedPhone(["--answer-after", "2"], { once: false });
+  await awake.registered;
+  const again = page.evaluate(() => window.signIn());
+  const prompt = await promptListing("Test phone");
+  await stageShown(prompt, "Contacting Test phone");
+  await prompt.screenshot({ path: join(shots, "cable-chromium-linked.png") });
+  await prompt.evaluate(() => [...document.querySelectorAll("#devices button")].find((b) => b.textContent === "Test phone").click());
+  await stageShown(prompt, "Contacting the phone you picked");
+  assert.deepEqual(await again, { verified: true });
+  const sessions = () => awake.stdoutText.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === "session_finished").map((e) => e.report);
+  for (let i = 0; i < 50 && sessions().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  const [dropped, picked] = sessions();
+  assert.equal(dropped?.end.kind, "desktop_shutdown", awake.output);
+  assert.equal(dropped.requests[0]?.status, undefined, awake.output);
+  assert.equal(picked?.requests[0].status.code, 0, awake.output);
+  awake.kill("SIGTERM");
+});
+
+// The phone's report: its last line of output.
+const lastJson = (p) => JSON.parse(p.stdoutText.trim().split("\n").pop());
+
 // What a page's create() call with these overrides ends in: a DOMException name and message.
 const tryCreate = (overrides) =>
   page.evaluate(async (o) => {
@@ -100,7 +166,18 @@ test("wrong types are a TypeError before anything leaves the page", async () => 
   assert.match(await tryCreate({ challenge: "string" }), /^TypeError: .*challenge/);
 });
 
-test("a second call while one runs is refused; an abort from the page ends the session", async () => {
+// Waits until the prompt window shows a stage (the daemon's session events as they happen).
+async function stageShown(prompt, words) {
+  const end = Date.now() + 15000;
+  while (Date.now() < end) {
+    const text = await prompt.evaluate(() => document.getElementById("stages").innerText);
+    if (text.includes(words)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the prompt never showed "${words}"`);
+}
+
+test("a second call while one runs is refused; an abort from the page reaches the phone", async () => {
   const t0 = Date.now();
   const first = page.evaluate(() => {
     window.ctl = new AbortController();
@@ -108,10 +185,19 @@ test("a second call while one runs is refused; an abort from the page ends the s
       .create({ signal: window.ctl.signal, publicKey: { rp: { name: "x" }, user: { id: new Uint8Array(8), name: "a", displayName: "A" }, challenge: new Uint8Array(32), pubKeyCredParams: [{ type: "public-key", alg: -7 }] } })
       .then(() => "resolved", (e) => e.name);
   });
-  await qrFromPromptWindow("abort");
+  const { url, prompt } = await qrFromPromptWindow("abort");
+  // A person who takes their time on the phone's prompt; the page gives up first.
+  const phone = rig.phone(url, ["--no-link", "--answer-after", "60"]);
+  await stageShown(prompt, "Confirm on your phone");
   assert.match(await tryCreate({}), /^NotAllowedError: A request is already pending/);
   await page.evaluate(() => window.ctl.abort());
   assert.equal(await first, "AbortError");
+  // The phone was told: the desktop ended the session and no answer went out.
+  assert.equal(await phone.done, 0, phone.output);
+  const report = await phone.report;
+  assert.equal(report.end.kind, "desktop_shutdown", JSON.stringify(report));
+  assert.equal(report.requests[0].command, "authenticatorMakeCredential");
+  assert.equal(report.requests[0].status, undefined, JSON.stringify(report));
   // The abort reached cabled: the session ended as cancelled, not left waiting for a phone.
   let newest;
   for (let i = 0; i < 50; i++) {
@@ -132,6 +218,23 @@ test("options of megabytes are refused, not carried", async () => {
     }
   });
   assert.equal(out, "NotAllowedError: The request's options are too large.");
+});
+
+test("a page that skips page.js and posts deep or cyclic options to the bridge is refused", async () => {
+  const answers = await page.evaluate(() => {
+    const ask = (id, options) => new Promise((ok) => {
+      window.addEventListener("message", (ev) => {
+        if (ev.data && ev.data.dir === "to-page" && ev.data.id === id) ok(ev.data.error ? ev.data.error.name + ": " + ev.data.error.message : "answered");
+      });
+      window.postMessage({ channel: "cable-hybrid", dir: "to-ext", id, type: "ceremony", kind: "create", options }, "*");
+    });
+    let deep = {};
+    for (let i = 0; i < 200; i++) deep = { a: deep };
+    const cyclic = { rp: { name: "x" } };
+    cyclic.rp.self = cyclic;
+    return Promise.all([ask("deep", { rp: { name: "x" }, user: deep }), ask("cyclic", cyclic)]);
+  });
+  for (const a of answers) assert.match(a, /^NotAllowedError: The request's options (are nested too deeply|cannot be read)/);
 });
 
 test("hundreds of calls at once all settle; leaving the page cancels the one that runs", async () => {
@@ -174,6 +277,31 @@ test("a cross-origin iframe without permission is refused", async () => {
     }
   });
   assert.equal(out, "NotAllowedError");
+  await page.goto(rp.url);
+});
+
+test("a cross-origin iframe the page allows signs its origin and the top origin into clientDataJSON", async () => {
+  const other = rp.url.replace("localhost", "frame.localhost");
+  await page.evaluate((src) => new Promise((ok) => {
+    const f = document.createElement("iframe");
+    f.allow = "publickey-credentials-create";
+    f.src = `${src}/frame`;
+    f.onload = ok;
+    document.body.append(f);
+  }), other);
+  const frame = page.frames().find((f) => f.url().startsWith(other));
+  const created = frame.evaluate(async () => {
+    const c = await navigator.credentials.create({ publicKey: { rp: { name: "x" }, user: { id: new Uint8Array(8), name: "a", displayName: "A" }, challenge: new Uint8Array(32), pubKeyCredParams: [{ type: "public-key", alg: -7 }] } });
+    return new TextDecoder().decode(c.response.clientDataJSON);
+  });
+  const { url } = await qrFromPromptWindow("iframe");
+  const phone = rig.phone(url, ["--no-link"]);
+  const clientData = JSON.parse(await created);
+  assert.equal(await phone.done, 0, phone.output);
+  assert.equal(clientData.type, "webauthn.create");
+  assert.equal(clientData.origin, other);
+  assert.equal(clientData.crossOrigin, true);
+  assert.equal(clientData.topOrigin, rp.url);
   await page.goto(rp.url);
 });
 

@@ -41,7 +41,8 @@ export class Rig {
   spawn(name, args) {
     const p = spawn(join(BIN, name), args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
     p.output = "";
-    p.stdout.on("data", (d) => (p.output += d));
+    p.stdoutText = "";
+    p.stdout.on("data", (d) => ((p.output += d), (p.stdoutText += d)));
     p.stderr.on("data", (d) => (p.output += d));
     this.procs.push(p);
     return p;
@@ -74,7 +75,23 @@ export class Rig {
   phone(qr, extra = []) {
     const p = this.spawn("cablectl", ["phone", "--qr", qr, "--tunnel-url", this.tunnelUrl, "--radio", `127.0.0.1:${this.radioPort}`, "--store", join(this.dir, "phone.json"), "--json", ...extra]);
     p.done = new Promise((r) => p.once("exit", (code) => r(code)));
+    // The phone's JSON report (its last line of standard output).
+    p.report = p.done.then(() => JSON.parse(p.stdoutText.trim().split("\n").pop()));
     return p;
+  }
+
+  // The software phone as a linked phone in a pocket: registered with the tunnel server, it
+  // waits to be woken by a computer it remembers, answers (once, then exits, by default).
+  linkedPhone(extra = [], { once = true } = {}) {
+    const p = this.spawn("cablectl", ["phone", "--linked", ...(once ? ["--once"] : []), "--tunnel-url", this.tunnelUrl, "--radio", `127.0.0.1:${this.radioPort}`, "--store", join(this.dir, "phone.json"), "--json", ...extra]);
+    p.done = new Promise((r) => p.once("exit", (code) => r(code)));
+    p.registered = waitFor("the linked phone's registration", () => p.stdoutText.includes('"event":"registered"'));
+    return p;
+  }
+
+  // The phones cabled remembers (`cablectl devices list --json`), as text.
+  devices() {
+    return execFileSync(join(BIN, "cablectl"), ["devices", "list", "--json"], { env: this.env, stdio: "pipe" }).toString();
   }
 
   // cabled's recorded sessions (`cablectl history --json`), newest first.
