@@ -107,6 +107,17 @@ async fn recv(socket: &mut TunnelSocket) -> Option<Vec<u8>> {
         .unwrap()
 }
 
+/// Reads an Android phone's post-handshake and update messages, then sends `command`.
+async fn ready_then_send(
+    socket: &mut TunnelSocket,
+    channel: &mut DesktopChannel,
+    command: Command,
+) {
+    channel.post_handshake(&recv(socket).await.unwrap());
+    channel.frame(&recv(socket).await.unwrap());
+    socket.send(&channel.request(&command)).await.unwrap();
+}
+
 async fn finish(
     phone: JoinHandle<Result<PhoneReport, PhoneError>>,
 ) -> Result<PhoneReport, PhoneError> {
@@ -266,13 +277,13 @@ async fn android_cancel_answers_operation_denied_and_the_person_takes_their_time
         .with_answer_delay(delay);
     let phone = rig.spawn_phone(config);
     let (mut socket, mut channel, _, _) = rig.desktop_connects(&mut desktop).await;
-    channel.post_handshake(&recv(&mut socket).await.unwrap());
-    channel.frame(&recv(&mut socket).await.unwrap());
     let asked = Instant::now();
-    socket
-        .send(&channel.request(&Command::MakeCredential(make_credential("a", true))))
-        .await
-        .unwrap();
+    ready_then_send(
+        &mut socket,
+        &mut channel,
+        Command::MakeCredential(make_credential("a", true)),
+    )
+    .await;
     let response = channel.ctap(&recv(&mut socket).await.unwrap());
     assert!(asked.elapsed() >= delay);
     assert_eq!(response, vec![CtapStatus::OperationDenied.code()]);
@@ -293,12 +304,12 @@ async fn a_desktop_that_cancels_while_the_person_decides_gets_no_answer() {
             .with_answer_delay(Duration::from_secs(60));
         let phone = rig.spawn_phone(config);
         let (mut socket, mut channel, _, _) = rig.desktop_connects(&mut desktop).await;
-        channel.post_handshake(&recv(&mut socket).await.unwrap());
-        channel.frame(&recv(&mut socket).await.unwrap());
-        socket
-            .send(&channel.request(&Command::MakeCredential(make_credential("a", true))))
-            .await
-            .unwrap();
+        ready_then_send(
+            &mut socket,
+            &mut channel,
+            Command::MakeCredential(make_credential("a", true)),
+        )
+        .await;
         // The prompt is up on the phone; the desktop cancels (shutdown, or just hangs up).
         tokio::time::sleep(Duration::from_millis(100)).await;
         if shutdown {
@@ -466,12 +477,12 @@ async fn a_phone_that_vanishes_after_the_request_leaves_the_desktop_waiting_for_
         .vanishing_after(Stage::RequestReceived);
     let phone = rig.spawn_phone(config);
     let (mut socket, mut channel, _, _) = rig.desktop_connects(&mut desktop).await;
-    channel.post_handshake(&recv(&mut socket).await.unwrap());
-    channel.frame(&recv(&mut socket).await.unwrap());
-    socket
-        .send(&channel.request(&Command::MakeCredential(make_credential("a", true))))
-        .await
-        .unwrap();
+    ready_then_send(
+        &mut socket,
+        &mut channel,
+        Command::MakeCredential(make_credential("a", true)),
+    )
+    .await;
     assert_eq!(
         recv(&mut socket).await,
         None,
