@@ -76,6 +76,14 @@ impl Rig {
         }
     }
 
+    /// The tunnel server forgets a phone's contact ID, as a push service that no longer knows
+    /// the phone (the app was removed): `contact` requests for it then get 410 Gone.
+    pub fn forget_contact(&self, contact_id: &[u8]) -> bool {
+        self.server
+            .as_ref()
+            .is_some_and(|s| s.forget_contact(contact_id))
+    }
+
     /// A software phone for `qr_url` on this rig: Android, approves, passkeys in memory,
     /// advertising every [`ADVERT_INTERVAL`], every wait of its own bounded by 10 s.
     pub fn phone(&self, qr_url: &str) -> PhoneConfig {

@@ -1,5 +1,5 @@
 //! Linked phones ("remember this computer"), end to end on loopback: a QR session that links,
-//! sign-ins through the link with no QR code, re-linking, forgetting, the tunnel server's 410
+//! sign-ins through the link with no QR code, re-linking, forgetting, the tunnel server's 410 (and a phone that is only away)
 //! for a phone that stopped listening, linking data that does not verify, an iPhone (which
 //! never links), and the daemon and the command line sharing the store.
 //!
@@ -271,10 +271,41 @@ async fn a_phone_forgotten_in_another_connection_to_the_store_is_not_contacted()
     assert!(outcome.message().contains(&first.device));
 }
 
-// --- 4. 410 Gone forgets the link ---
+// --- 4. A phone that is away keeps its link; 410 Gone forgets it ---
 
 #[tokio::test]
-async fn a_phone_that_stopped_listening_is_forgotten_and_the_qr_code_still_works() {
+async fn a_phone_that_is_away_keeps_its_link_and_the_qr_code_still_works() {
+    let rig = LinkRig::new().await;
+    let phone = rig.phone_file("pixel");
+    let mut first = rig.link_phone(&phone, "Pixel", "erin").await;
+    let route = Route::Device(first.device.clone());
+    let (outcome, expected, report) = rig.linked_sign_in(&phone, route.clone()).await;
+    verify_sign_in(&outcome, &expected, &mut first.passkey);
+    report.expect("the woken phone reports");
+    // The phone is now away (its run ended, its push socket closed). The tunnel server holds
+    // the wake-up as a push service would, and the QR code shown meanwhile wins.
+    let (request, expected) = requests::get();
+    let mut session = rig.start(request, Route::Any);
+    let qr = session.qr().await;
+    let scanner = spawn_phone(rig.qr_phone(&qr, &phone, "Pixel").with_linking(false));
+    let outcome = session.outcome().await;
+    verify_sign_in(&outcome, &expected, &mut first.passkey);
+    assert_eq!(path(&outcome), ("qr".to_string(), None));
+    phone_result(scanner).await.expect("the QR phone reports");
+    // Being away is no reason to forget a phone.
+    assert_eq!(rig.listed().len(), 1, "{:?}", rig.listed());
+    assert!(events_named(&outcome, "link_failed")
+        .iter()
+        .all(|e| e["forgotten"] != true));
+    // Back, it is reached through its link again; the held wake-up of the session the QR code
+    // won is not delivered to it.
+    let (outcome, expected, report) = rig.linked_sign_in(&phone, route).await;
+    verify_sign_in(&outcome, &expected, &mut first.passkey);
+    report.expect("the woken phone reports");
+}
+
+#[tokio::test]
+async fn a_phone_the_push_service_no_longer_knows_is_forgotten_and_the_qr_code_still_works() {
     let rig = LinkRig::new().await;
     let phone = rig.phone_file("pixel");
     let mut first = rig.link_phone(&phone, "Pixel", "frank").await;
@@ -283,8 +314,16 @@ async fn a_phone_that_stopped_listening_is_forgotten_and_the_qr_code_still_works
     let (outcome, expected, report) = rig.linked_sign_in(&phone, route).await;
     verify_sign_in(&outcome, &expected, &mut first.passkey);
     report.expect("the woken phone reports");
-    // ...and the phone has now stopped listening: its run ended and unregistered its contact
-    // ID, so the tunnel server answers the next contact with 410 Gone.
+    // ...until the push service no longer knows the phone (the app was removed): the tunnel
+    // server answers the next contact with 410 Gone.
+    let state = cable_phone::store_file::load_state(&phone).expect("the phone's state file");
+    let contact_id = state
+        .linking
+        .expect("the phone linked")
+        .identity
+        .contact_id()
+        .to_vec();
+    assert!(rig.rig.forget_contact(&contact_id));
 
     let (request, expected) = requests::get();
     let mut session = rig.start(request, Route::Any);

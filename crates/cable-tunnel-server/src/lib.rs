@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `GET /cable/new/<32 hex tunnel ID>` | `101` + `X-caBLE-Routing-ID: <6 upper hex>` (random 3 bytes); `409` if that tunnel ID is already waiting; `503` if `max_pending_tunnels` are waiting |
 //! | `GET /cable/connect/<6 hex routing ID>/<32 hex tunnel ID>` | `101`, paired with the waiting `new`/`contact` socket; `404` if no such tunnel is waiting or the routing ID is not the one assigned |
-//! | `GET /cable/contact/<base64url contact ID>` + `X-caBLE-Client-Payload: <hex>` | `410 Gone` if no phone is registered for the contact ID; else `101` (echoing `X-caBLE-Signal-Connection: true` if it was sent), a new random tunnel + routing ID, and a wake-up to the phone |
+//! | `GET /cable/contact/<base64url contact ID>` + `X-caBLE-Client-Payload: <hex>` | `410 Gone` if no phone ever registered the contact ID (or it was forgotten); else `101` (echoing `X-caBLE-Signal-Connection: true` if it was sent), a new random tunnel + routing ID, and a wake-up to the phone |
 //! | `GET /cable/push/<base64url contact ID>` | `101`; the push stand-in (below) |
 //!
 //! Once paired, each binary message from one side is delivered to the other as one binary
@@ -39,7 +39,12 @@
 //! 3. The phone joins with `GET /cable/connect/<routing_id>/<tunnel_id>`. If the desktop asked
 //!    for the connect signal, the desktop receives one binary message `00` at that moment,
 //!    before anything the phone sends.
-//! 4. Closing the push socket unregisters the contact ID: `contact` requests then get `410`.
+//! 4. Closing the push socket does not make the contact ID unknown: the phone is away (off, no
+//!    network), and as a push service holds messages for it, `contact` requests still get `101`
+//!    and their wake-ups wait (at most `max_pending_wakeups`) until the phone registers again.
+//!    Wake-ups whose desktop stopped waiting meanwhile are dropped, not delivered. Only
+//!    [`TunnelServer::forget_contact`] (the push service saying the phone is gone for good)
+//!    makes `contact` answer `410`, on which desktops forget the link, as Chromium does.
 //!    The phone must not send messages on the push socket (that closes it with 1008).
 //!
 //! In-process, [`TunnelServer::register_contact`] returns a receiver of [`WakeUp`]s instead and

@@ -27,6 +27,9 @@ pub(crate) async fn run_push(
             biased;
             _ = shutdown.wait() => break Some(CloseReason::ServerShutdown),
             wakeup = registration.wakeups.recv() => match wakeup {
+                Some(wakeup) if !shared.registry.is_waiting(&wakeup.tunnel_id) => {
+                    tracing::debug!("wake-up dropped: its desktop stopped waiting");
+                }
                 Some(wakeup) => {
                     let text = wakeup.push_message().encode();
                     let sent = timeout(shared.limits.idle_timeout, ws.send(Message::text(text))).await;
@@ -49,12 +52,13 @@ pub(crate) async fn run_push(
             },
         }
     };
-    // Unregister before closing, so that once the phone sees the close, contact requests for
-    // this ID already get 410.
-    shared
-        .registry
-        .unregister(&contact_id, registration.generation);
+    // Park before closing, so that once the phone sees the close, contact requests for this
+    // ID already queue for its return.
+    shared.registry.park(&contact_id, registration.generation);
     drop(registration);
-    tracing::info!(?reason, "push socket closed; contact ID unregistered");
+    tracing::info!(
+        ?reason,
+        "push socket closed; wake-ups for it wait for its return"
+    );
     close(&mut ws, reason, shared.limits.close_linger, &shared.stats).await;
 }

@@ -54,7 +54,14 @@ struct Contact {
     generation: u64,
     wakeups: mpsc::Sender<WakeUp>,
     revoke: Option<oneshot::Sender<RevokeCause>>,
+    /// Set while the phone is away (its push socket closed): wake-ups queue here until it
+    /// registers again, as a push service holds messages for a phone that is off.
+    parked: Option<mpsc::Receiver<WakeUp>>,
 }
+
+/// How many phones that went away the registry keeps waking up (each holds at most
+/// `max_pending_wakeups`); past it, a phone that leaves is forgotten (`410`).
+const MAX_PARKED_CONTACTS: usize = 4096;
 
 struct Inner<J> {
     waiting: HashMap<TunnelId, Waiting<J>>,
@@ -187,18 +194,27 @@ impl<J> Registry<J> {
         }
     }
 
-    /// Registers (or re-registers, replacing the old registration) a contact ID.
+    /// Registers (or re-registers, replacing the old registration) a contact ID. A phone
+    /// coming back gets the wake-ups that queued while it was away.
     pub(crate) fn register_contact(&self, contact_id: &[u8]) -> ContactRegistration {
-        let (tx, rx) = mpsc::channel(self.max_pending_wakeups);
         let (revoke_tx, revoke_rx) = oneshot::channel();
         let mut inner = self.lock();
         let generation = inner.bump_generation();
+        let (tx, rx) = match inner.contacts.get_mut(contact_id) {
+            Some(Contact {
+                wakeups,
+                parked: parked @ Some(_),
+                ..
+            }) => (wakeups.clone(), parked.take().expect("matched Some")),
+            _ => mpsc::channel(self.max_pending_wakeups),
+        };
         let old = inner.contacts.insert(
             contact_id.to_vec(),
             Contact {
                 generation,
                 wakeups: tx,
                 revoke: Some(revoke_tx),
+                parked: None,
             },
         );
         if let Some(revoke) = old.and_then(|mut c| c.revoke.take()) {
@@ -225,16 +241,41 @@ impl<J> Registry<J> {
         }
     }
 
-    /// A push socket ended: unregister its contact ID unless a newer registration replaced it.
-    pub(crate) fn unregister(&self, contact_id: &[u8], generation: u64) {
+    /// A push socket ended (the phone went away) and no newer registration replaced it: its
+    /// wake-ups now queue for its return. Only [`Self::forget_contact`] makes the ID unknown.
+    pub(crate) fn park(&self, contact_id: &[u8], generation: u64) {
         let mut inner = self.lock();
-        if inner
+        if !inner
             .contacts
             .get(contact_id)
             .is_some_and(|c| c.generation == generation)
         {
-            inner.contacts.remove(contact_id);
+            return;
         }
+        let parked = inner
+            .contacts
+            .values()
+            .filter(|c| c.parked.is_some())
+            .count();
+        if parked >= MAX_PARKED_CONTACTS {
+            inner.contacts.remove(contact_id);
+            return;
+        }
+        let (tx, rx) = mpsc::channel(self.max_pending_wakeups);
+        if let Some(contact) = inner.contacts.get_mut(contact_id) {
+            contact.wakeups = tx;
+            contact.revoke = None;
+            contact.parked = Some(rx);
+        }
+    }
+
+    /// Whether a wake-up's tunnel still waits for the phone (a desktop that gave up while the
+    /// phone was away has withdrawn it; such wake-ups are not delivered).
+    pub(crate) fn is_waiting(&self, tunnel_id: &TunnelId) -> bool {
+        self.lock()
+            .waiting
+            .get(tunnel_id)
+            .is_some_and(|w| !w.joiner.is_closed())
     }
 
     #[cfg(test)]
@@ -381,13 +422,41 @@ mod tests {
         let mut first = r.register_contact(b"c");
         let mut second = r.register_contact(b"c");
         assert_eq!(first.revoked.try_recv(), Ok(RevokeCause::Replaced));
-        // The old socket ending must not unregister the new one.
-        r.unregister(b"c", first.generation);
+        // The old socket ending must not park the new one.
+        r.park(b"c", first.generation);
         let mut rng = StepRng::new(1, 1);
         assert!(r.open_contact(b"c", vec![], &mut rng).is_ok());
         assert!(r.forget_contact(b"c"));
         assert_eq!(second.revoked.try_recv(), Ok(RevokeCause::Forgotten));
         assert!(!r.forget_contact(b"c"));
+        assert_eq!(
+            r.open_contact(b"c", vec![], &mut rng).unwrap_err(),
+            RejectReason::UnknownContact
+        );
+    }
+
+    #[test]
+    fn a_phone_that_went_away_gets_its_wake_ups_when_it_returns() {
+        let r = registry();
+        let mut rng = StepRng::new(7, 1);
+        let reg = r.register_contact(b"c");
+        r.park(b"c", reg.generation);
+        drop(reg);
+        // Away: the contact still opens a tunnel; its wake-up waits.
+        let (res, wake) = r.open_contact(b"c", vec![9], &mut rng).unwrap();
+        assert_eq!(
+            r.open_contact(b"c", vec![9], &mut rng).unwrap_err(),
+            RejectReason::WakeUpQueueFull
+        );
+        let mut back = r.register_contact(b"c");
+        assert_eq!(back.wakeups.try_recv().unwrap(), wake);
+        assert!(r.is_waiting(&res.tunnel_id));
+        // A desktop that gave up: its tunnel no longer waits.
+        drop(res);
+        assert!(!r.is_waiting(&wake.tunnel_id));
+        // Forgetting is final, away or not.
+        r.park(b"c", back.generation);
+        assert!(r.forget_contact(b"c"));
         assert_eq!(
             r.open_contact(b"c", vec![], &mut rng).unwrap_err(),
             RejectReason::UnknownContact
