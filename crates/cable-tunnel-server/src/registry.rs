@@ -245,10 +245,10 @@ impl<J> Registry<J> {
     /// wake-ups now queue for its return. Only [`Self::forget_contact`] makes the ID unknown.
     pub(crate) fn park(&self, contact_id: &[u8], generation: u64) {
         let mut inner = self.lock();
-        if !inner
+        if inner
             .contacts
             .get(contact_id)
-            .is_some_and(|c| c.generation == generation)
+            .is_none_or(|c| c.generation != generation)
         {
             return;
         }
