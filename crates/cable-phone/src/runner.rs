@@ -281,7 +281,11 @@ impl<'a> Session<'a> {
                 .any(|e| matches!(e, PhoneEvent::UserPrompted { .. }));
             let delay = self.config.behavior.answer_delay;
             let mut later = Vec::new();
-            if prompted && !delay.is_zero() && result.is_ok() {
+            if prompted && !delay.is_zero() && result.is_ok() && self.channel.end().is_some() {
+                // The phone already decided to close without answering (no answer, iOS
+                // cancel): it does so once the person's time is up, whatever the desktop does.
+                tokio::time::sleep(delay).await;
+            } else if prompted && !delay.is_zero() && result.is_ok() {
                 // The person is still deciding: a desktop that cancels meanwhile dismisses
                 // the prompt, and the answer the channel prepared is never sent.
                 match self.watch_while_deciding(delay).await? {
