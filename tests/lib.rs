@@ -8,7 +8,8 @@
 //!   hide itself.
 //! * [`process`]: the `cablectl` command line run as separate processes (desktop and phone).
 //! * [`wiretap`]: relays in front of the tunnel server and the radio that keep what passed,
-//!   so a test knows a session's secrets.
+//!   so a test knows a session's secrets; [`secrets`]: those secrets in every spelling a
+//!   log or report could use, and where a text shows one.
 //!
 //! Every wait in these helpers is bounded by [`rig::LIMIT`]: a broken build fails, never hangs.
 
@@ -17,5 +18,6 @@ pub mod links_rig;
 pub mod process;
 pub mod requests;
 pub mod rig;
+pub mod secrets;
 pub mod verify;
 pub mod wiretap;

@@ -8,108 +8,19 @@
 //!
 //! Needs current binaries: `cargo build -p cabled -p cablectl` first.
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use base64::Engine as _;
-use cable_ble::{decrypt_advert, scan::decode_datagram, DomainCheck};
+use cable_ble::DomainCheck;
 use cable_e2e::cabled_process::{self, cablectl_ok, call_with_events, CabledProcess, Home};
 use cable_e2e::links_rig::woken_phone;
 use cable_e2e::requests::{self, ORIGIN, RP_ID};
 use cable_e2e::rig::{free_udp_addr, loopback, phone_result, spawn_phone, within, ADVERT_INTERVAL};
-use cable_e2e::wiretap::{header, request_path, TcpTap, UdpTap};
-use cable_keys::EidKey;
+use cable_e2e::secrets::{contacts, leaks, plaintexts, Secret};
+use cable_e2e::wiretap::{TcpTap, UdpTap};
 use cable_qr::QrPayload;
 use cabled::engine::WebAuthnRequest;
 use cabled::history::{FrontDoor, Outcome, PathTaken, SessionRecord};
 use cabled::ipc::api::{HistoryList, LastParams};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// A secret and the spellings a report could use for it.
-struct Secret {
-    name: String,
-    spellings: Vec<String>,
-}
-
-impl Secret {
-    /// Hex either case, base64url and base64 without padding, Rust's `Debug` of the bytes.
-    fn new(name: impl Into<String>, bytes: &[u8]) -> Self {
-        Self {
-            name: name.into(),
-            spellings: vec![
-                hex::encode(bytes),
-                hex::encode_upper(bytes),
-                URL_SAFE_NO_PAD.encode(bytes),
-                STANDARD_NO_PAD.encode(bytes),
-                format!("{bytes:?}"),
-            ],
-        }
-    }
-
-    /// Too short for base64 to mean anything (3 bytes are 4 letters, found in any prose):
-    /// hex and `Debug` only.
-    fn short(name: impl Into<String>, bytes: &[u8]) -> Self {
-        Self {
-            name: name.into(),
-            spellings: vec![
-                hex::encode(bytes),
-                hex::encode_upper(bytes),
-                format!("{bytes:?}"),
-            ],
-        }
-    }
-
-    fn text(name: impl Into<String>, text: &str) -> Self {
-        Self {
-            name: name.into(),
-            spellings: vec![text.to_string()],
-        }
-    }
-}
-
-fn leaks(what: &str, text: &str, secrets: &[Secret]) -> Vec<String> {
-    let mut leaks = Vec::new();
-    for secret in secrets {
-        for spelling in &secret.spellings {
-            if let Some(line) = text.lines().find(|line| line.contains(spelling.as_str())) {
-                leaks.push(format!(
-                    "{what}: {} as {spelling:?} in: {line}",
-                    secret.name
-                ));
-            }
-        }
-    }
-    leaks
-}
-
-/// The plaintexts of the adverts in `tap` that authenticate under `key`.
-fn plaintexts(tap: &UdpTap, key: &EidKey, check: DomainCheck) -> Vec<[u8; 16]> {
-    let mut found: Vec<[u8; 16]> = Vec::new();
-    for datagram in tap.datagrams() {
-        let Some((_, service_data)) = decode_datagram(&datagram) else {
-            continue;
-        };
-        if let Ok(advert) = decrypt_advert(key, service_data, check) {
-            if !found.contains(&advert.plaintext) {
-                found.push(advert.plaintext);
-            }
-        }
-    }
-    found
-}
-
-/// Keys 1 (link ID) and 2 (client nonce) of a contact request's client payload.
-fn link_and_nonce(payload: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let value: ciborium::Value = ciborium::from_reader(payload).expect("the payload is CBOR");
-    let entries = value.into_map().expect("the payload is a map");
-    let bytes = |key: u8| {
-        entries
-            .iter()
-            .find(|(k, _)| k.as_integer() == Some(key.into()))
-            .and_then(|(_, v)| v.as_bytes().cloned())
-            .unwrap_or_else(|| panic!("client payload key {key} is missing or not bytes"))
-    };
-    (bytes(1), bytes(2))
-}
 
 /// Every file of the history folder, as text.
 fn history_files(home: &Home) -> Vec<(String, String)> {
@@ -381,14 +292,9 @@ async fn the_history_and_the_debug_report_tell_what_happened_and_hold_no_secret(
     let identity = state.linking.expect("the phone linked").identity;
     let contact_id = identity.contact_id().to_vec();
     secrets.push(Secret::new("the contact ID", &contact_id));
-    let mut contacts = 0;
-    for head in tunnel.request_heads() {
-        if !request_path(&head).is_some_and(|p| p.starts_with("/cable/contact/")) {
-            continue;
-        }
-        contacts += 1;
-        let payload = hex::decode(header(&head, "X-caBLE-Client-Payload").unwrap()).unwrap();
-        let (link_id, nonce) = link_and_nonce(&payload);
+    let contacts = contacts(&tunnel);
+    for contact in &contacts {
+        let (link_id, nonce, payload) = (&contact.link_id, &contact.client_nonce, &contact.payload);
         let link_id8: [u8; 8] = link_id.as_slice().try_into().expect("an 8-byte link ID");
         let link_secret = identity.link_secret(&link_id8);
         secrets.push(Secret::new("the link ID", &link_id));
@@ -404,7 +310,7 @@ async fn the_history_and_the_debug_report_tell_what_happened_and_hold_no_secret(
             }
         }
     }
-    assert_eq!(contacts, 2, "one contact request per linked sign-in");
+    assert_eq!(contacts.len(), 2, "one contact request per linked sign-in");
 
     let mut found = leaks("the debug report", &report, &secrets);
     let files = history_files(&home);

@@ -10,128 +10,20 @@
 //!
 //! Needs current binaries: `cargo build -p cabled -p cablectl` first.
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use cable_ble::{decrypt_advert, scan::decode_datagram, DomainCheck};
+use cable_ble::DomainCheck;
 use cable_e2e::cabled_process::{self, cablectl_logging, call_with_events, CabledProcess, Home};
 use cable_e2e::links_rig::woken_phone;
 use cable_e2e::requests::{self, ORIGIN, RP_ID};
 use cable_e2e::rig::{free_udp_addr, loopback, phone_result, spawn_phone, ADVERT_INTERVAL};
+use cable_e2e::secrets::{contacts, leaks, plaintexts, Secret};
 use cable_e2e::verify;
-use cable_e2e::wiretap::{header, request_path, TcpTap, UdpTap};
-use cable_keys::EidKey;
+use cable_e2e::wiretap::{TcpTap, UdpTap};
 use cable_qr::QrPayload;
 use cabled::engine::WebAuthnRequest;
 use serde_json::json;
 use std::time::Duration;
-
-/// A secret and the spellings a log line could use for it.
-struct Secret {
-    name: String,
-    spellings: Vec<String>,
-}
-
-impl Secret {
-    /// Bytes: hex either case, base64url and base64 without padding (a padded form contains
-    /// these), and Rust's `Debug` of a byte slice.
-    fn new(name: impl Into<String>, bytes: &[u8]) -> Self {
-        Self {
-            name: name.into(),
-            spellings: vec![
-                hex::encode(bytes),
-                hex::encode_upper(bytes),
-                URL_SAFE_NO_PAD.encode(bytes),
-                STANDARD_NO_PAD.encode(bytes),
-                format!("{bytes:?}"),
-            ],
-        }
-    }
-
-    /// Text that is secret as it stands (the QR code's digits).
-    fn text(name: impl Into<String>, text: &str) -> Self {
-        Self {
-            name: name.into(),
-            spellings: vec![text.to_string()],
-        }
-    }
-}
-
-/// What a contact request (linked flow, HYBRID.md §9.5) sent.
-struct Contact {
-    path: String,
-    payload_hex: String,
-    link_id: Vec<u8>,
-    client_nonce: Vec<u8>,
-}
-
-/// Every contact request the tap saw, with its client payload decoded.
-fn contacts(tap: &TcpTap) -> Vec<Contact> {
-    tap.request_heads()
-        .iter()
-        .filter_map(|head| {
-            let path = request_path(head)?;
-            path.starts_with("/cable/contact/").then(|| {
-                let payload_hex = header(head, "X-caBLE-Client-Payload")
-                    .unwrap_or_else(|| panic!("a contact request without client payload: {head}"))
-                    .to_string();
-                let payload = hex::decode(&payload_hex).expect("the client payload is hex");
-                let (link_id, client_nonce) = link_and_nonce(&payload);
-                Contact {
-                    path: path.to_string(),
-                    payload_hex,
-                    link_id,
-                    client_nonce,
-                }
-            })
-        })
-        .collect()
-}
-
-/// Keys 1 (link ID) and 2 (client nonce) of a client payload.
-fn link_and_nonce(payload: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let value: ciborium::Value = ciborium::from_reader(payload).expect("the payload is CBOR");
-    let entries = value.into_map().expect("the payload is a map");
-    let bytes = |key: u8| {
-        entries
-            .iter()
-            .find(|(k, _)| k.as_integer() == Some(key.into()))
-            .and_then(|(_, v)| v.as_bytes().cloned())
-            .unwrap_or_else(|| panic!("client payload key {key} is missing or not bytes"))
-    };
-    (bytes(1), bytes(2))
-}
-
-/// The plaintexts of the adverts in `tap` that authenticate under `key`.
-fn plaintexts(tap: &UdpTap, key: &EidKey, check: DomainCheck) -> Vec<[u8; 16]> {
-    let mut found: Vec<[u8; 16]> = Vec::new();
-    for datagram in tap.datagrams() {
-        let Some((_, service_data)) = decode_datagram(&datagram) else {
-            continue;
-        };
-        if let Ok(advert) = decrypt_advert(key, service_data, check) {
-            if !found.contains(&advert.plaintext) {
-                found.push(advert.plaintext);
-            }
-        }
-    }
-    found
-}
-
-/// Each secret that `log` (from `program`) contains, with the first line it is on.
-fn leaks(program: &str, log: &str, secrets: &[Secret]) -> Vec<String> {
-    let mut leaks = Vec::new();
-    for secret in secrets {
-        for spelling in &secret.spellings {
-            if let Some(line) = log.lines().find(|line| line.contains(spelling.as_str())) {
-                leaks.push(format!(
-                    "{program}: {} as {spelling:?} in: {line}",
-                    secret.name
-                ));
-            }
-        }
-    }
-    leaks
-}
 
 #[tokio::test]
 async fn trace_logs_of_linking_and_linked_sign_ins_hold_no_secret() {
@@ -277,8 +169,7 @@ async fn trace_logs_of_linking_and_linked_sign_ins_hold_no_secret() {
         secrets.push(Secret::new("a client nonce", &contact.client_nonce));
         secrets.push(Secret::new("the link secret", link_secret.expose()));
         secrets.push(Secret::new("a linked EID key", eid_key.expose()));
-        let payload = hex::decode(&contact.payload_hex).expect("hex");
-        secrets.push(Secret::new("a client payload", &payload));
+        secrets.push(Secret::new("a client payload", &contact.payload));
     }
 
     // Trace was on: our own debug lines are there, so silence is not why nothing leaked.
