@@ -297,11 +297,11 @@ async fn the_history_and_the_debug_report_tell_what_happened_and_hold_no_secret(
         let (link_id, nonce, payload) = (&contact.link_id, &contact.client_nonce, &contact.payload);
         let link_id8: [u8; 8] = link_id.as_slice().try_into().expect("an 8-byte link ID");
         let link_secret = identity.link_secret(&link_id8);
-        secrets.push(Secret::new("the link ID", &link_id));
-        secrets.push(Secret::new("a client nonce", &nonce));
+        secrets.push(Secret::new("the link ID", link_id));
+        secrets.push(Secret::new("a client nonce", nonce));
         secrets.push(Secret::new("the link secret", link_secret.expose()));
-        secrets.push(Secret::new("a client payload", &payload));
-        let eid_key = cable_keys::eid_key(link_secret.expose(), &nonce);
+        secrets.push(Secret::new("a client payload", payload));
+        let eid_key = cable_keys::eid_key(link_secret.expose(), nonce);
         secrets.push(Secret::new("a linked EID key", eid_key.expose()));
         for adverts in [&daemon_adverts, &cli_adverts] {
             for plaintext in plaintexts(adverts, &eid_key, DomainCheck::Linked) {

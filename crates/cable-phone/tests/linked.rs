@@ -6,7 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cable_ble::scan::decode_datagram;
 use cable_ble::{decrypt_advert, DecryptedAdvert, DomainCheck};
