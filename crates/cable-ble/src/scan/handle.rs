@@ -105,7 +105,9 @@ impl ScanHandle {
         }
     }
 
-    /// The same handle, reporting the radio's state from `radio`.
+    /// The same handle, reporting the radio's state from `radio` (only the Bluetooth scanner
+    /// has one).
+    #[cfg(feature = "bluetooth")]
     pub(crate) fn with_radio(mut self, radio: watch::Receiver<RadioState>) -> Self {
         self.radio = Some(radio);
         self
