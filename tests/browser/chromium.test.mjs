@@ -101,7 +101,7 @@ async function promptListing(name) {
   assert.fail(`no prompt window listed "${name}" within 15 s; windows: ${JSON.stringify(texts)}; cabled: ${rig.devices()}`);
 }
 
-test("a phone that remembers this computer is reached without a scan, or picked in the window", async () => {
+test("a phone that remembers this computer is reached without a scan, picked in the window, or woken once it is on", async () => {
   // Registering, the phone offers to remember this computer; cabled keeps the link.
   const registered = page.evaluate(() => window.register());
   const { url } = await qrFromPromptWindow("register-linking");
@@ -139,6 +139,19 @@ test("a phone that remembers this computer is reached without a scan, or picked 
   assert.equal(dropped.requests[0]?.status, undefined, awake.output);
   assert.equal(picked?.requests[0].status.code, 0, awake.output);
   awake.kill("SIGTERM");
+  await awake.done;
+
+  // The phone is off when the next sign-in begins. Turned on, it gets the wake-up the tunnel
+  // server held for it, as a push service does, and answers: nothing to click, nothing forgotten.
+  const third = page.evaluate(() => window.signIn());
+  const waiting = await promptListing("Test phone");
+  await stageShown(waiting, "Contacting Test phone");
+  const late = rig.linkedPhone();
+  await late.registered;
+  assert.deepEqual(await third, { verified: true });
+  assert.equal(await late.done, 0, late.output);
+  assert.equal(lastJson(late).flow, "linked", late.output);
+  assert.match(rig.devices(), /Test phone/);
 });
 
 // The phone's report: its last line of output.
@@ -201,7 +214,7 @@ test("a second call while one runs is refused; an abort from the page reaches th
   // The abort reached cabled: the session ended as cancelled, not left waiting for a phone.
   let newest;
   for (let i = 0; i < 50; i++) {
-    newest = rig.history().find((s) => s.started_unix_ms >= t0 && s.path === "qr");
+    newest = rig.history().find((s) => s.started_unix_ms >= t0);
     if (newest) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -253,7 +266,7 @@ test("hundreds of calls at once all settle; leaving the page cancels the one tha
   await page.goto(rp.url); // leaving the page cancels the first one
   let newest;
   for (let i = 0; i < 50 && !newest; i++) {
-    newest = rig.history().find((s) => s.started_unix_ms >= t0 && s.path === "qr");
+    newest = rig.history().find((s) => s.started_unix_ms >= t0);
     if (!newest) await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(newest?.outcome, "cancelled", JSON.stringify(newest));
