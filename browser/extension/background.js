@@ -143,10 +143,19 @@ function fallback(s, code, message) {
   if (!first) closePrompt(s);
 }
 
+// Why a ceremony ends before the daemon answers: the page's AbortSignal ("aborted"), the page
+// going away ("navigated"), or the person cancelling in the window ("person"). Browsers give
+// the page AbortError only for its own signal; a person's cancel is NotAllowedError.
+const ABORTS = {
+  aborted: { code: "aborted", message: "The page cancelled the request.", error: domError("aborted", "") },
+  navigated: { code: "cancelled", message: "The page was left.", error: domError("aborted", "") },
+  person: { code: "cancelled", message: "You cancelled.", error: { name: "NotAllowedError", message: "The operation either timed out or was not allowed." } },
+};
 function abort(s, why) {
   if (s.done) return;
-  toPrompt(s, { type: "failed", code: why === "navigated" ? "cancelled" : "aborted", message: why === "navigated" ? "The page was left." : "The page cancelled the request." });
-  done(s, { error: domError("aborted", "") });
+  const a = ABORTS[why];
+  toPrompt(s, { type: "failed", code: a.code, message: a.message });
+  done(s, { error: a.error });
   closePrompt(s);
 }
 
@@ -200,7 +209,7 @@ function promptPort(port, id) {
   listDevices(s);
   port.onMessage.addListener((m) => {
     if (!m || s.done) return;
-    if (m.type === "cancel") abort(s, "aborted");
+    if (m.type === "cancel") abort(s, "person");
     if (m.type === "use-browser") {
       done(s, { fallback: true });
       closePrompt(s);
@@ -216,7 +225,7 @@ function promptPort(port, id) {
   });
   port.onDisconnect.addListener(() => {
     s.prompt = null;
-    if (!s.done) abort(s, "aborted"); // the person closed the window
+    if (!s.done) abort(s, "person"); // the person closed the window
   });
 }
 

@@ -221,6 +221,25 @@ test("a second call while one runs is refused; an abort from the page reaches th
   assert.equal(newest?.outcome, "cancelled", JSON.stringify(newest));
 });
 
+test("Cancel in the window is a NotAllowedError, as the browser's own dialog gives, and ends the session", async () => {
+  const t0 = Date.now();
+  const created = page.evaluate(() =>
+    navigator.credentials
+      .create({ publicKey: { rp: { name: "x" }, user: { id: new Uint8Array(8), name: "a", displayName: "A" }, challenge: new Uint8Array(32), pubKeyCredParams: [{ type: "public-key", alg: -7 }] } })
+      .then(() => "resolved", (e) => e.name),
+  );
+  const { prompt } = await qrFromPromptWindow("cancel");
+  // The window closes as the click is handled, so the click's own reply may never come.
+  await prompt.evaluate(() => document.getElementById("cancel").click()).catch(() => {});
+  assert.equal(await created, "NotAllowedError");
+  let newest;
+  for (let i = 0; i < 50 && !newest; i++) {
+    newest = rig.history().find((s) => s.started_unix_ms >= t0);
+    if (!newest) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(newest?.outcome, "cancelled", JSON.stringify(newest));
+});
+
 test("options of megabytes are refused, not carried", async () => {
   const out = await page.evaluate(async () => {
     try {
