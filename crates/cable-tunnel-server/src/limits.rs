@@ -46,8 +46,9 @@ pub struct ServerLimits {
     /// Decoded bytes of `X-caBLE-Client-Payload` (a small CBOR map, about 40 bytes in practice).
     /// Longer → `400`. Default 1024.
     pub max_client_payload_len: usize,
-    /// Wake-ups queued for one registered contact that its phone has not yet received. Over the
-    /// limit a `contact` request gets `503`. Default 16.
+    /// Wake-ups queued for one contact (registered, or away) that its phone has not yet
+    /// received; those of desktops that stopped waiting do not count. Over the limit a
+    /// `contact` request gets `503`. Default 16.
     pub max_pending_wakeups: usize,
     /// Time allowed from TCP accept until the upgrade request head has been read and answered.
     /// Over it the connection is closed (`408` when possible). Default 10 s.

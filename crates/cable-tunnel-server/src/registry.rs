@@ -123,6 +123,7 @@ impl<J> Registry<J> {
     ) -> Result<(Reservation<J>, WakeUp), RejectReason> {
         let mut inner = self.lock();
         inner.forget_dead_waiters();
+        inner.drop_stale_wakeups(contact_id);
         let sender = match inner.contacts.get(contact_id) {
             Some(c) if !c.wakeups.is_closed() => c.wakeups.clone(),
             Some(_) => {
@@ -309,6 +310,28 @@ impl<J> Inner<J> {
         }
     }
 
+    /// A phone that is away must not fill up with wake-ups of desktops that gave up: those are
+    /// dropped from its held queue, so each new contact finds room (call after
+    /// [`Self::forget_dead_waiters`]).
+    fn drop_stale_wakeups(&mut self, contact_id: &[u8]) {
+        let Some(contact) = self.contacts.get_mut(contact_id) else {
+            return;
+        };
+        let Some(parked) = contact.parked.as_mut() else {
+            return;
+        };
+        let mut live = Vec::new();
+        while let Ok(wakeup) = parked.try_recv() {
+            if self.waiting.contains_key(&wakeup.tunnel_id) {
+                live.push(wakeup);
+            }
+        }
+        for wakeup in live {
+            // Fewer than were just taken out: there is room for each.
+            let _ = contact.wakeups.try_send(wakeup);
+        }
+    }
+
     /// Waiting entries whose first side is gone no longer count against the limit.
     fn forget_dead_waiters(&mut self) {
         self.waiting.retain(|_, w| !w.joiner.is_closed());
@@ -454,8 +477,17 @@ mod tests {
         // A desktop that gave up: its tunnel no longer waits.
         drop(res);
         assert!(!r.is_waiting(&wake.tunnel_id));
-        // Forgetting is final, away or not.
+        // Away again, the queue of one holds a desktop that then gives up: it does not block
+        // the next desktop.
         r.park(b"c", back.generation);
+        let (gave_up, _) = r.open_contact(b"c", vec![1], &mut rng).unwrap();
+        drop(gave_up);
+        let (_waits, next) = r.open_contact(b"c", vec![2], &mut rng).unwrap();
+        let mut again = r.register_contact(b"c");
+        assert_eq!(again.wakeups.try_recv().unwrap(), next);
+        assert!(again.wakeups.try_recv().is_err());
+        // Forgetting is final, away or not.
+        r.park(b"c", again.generation);
         assert!(r.forget_contact(b"c"));
         assert_eq!(
             r.open_contact(b"c", vec![], &mut rng).unwrap_err(),
