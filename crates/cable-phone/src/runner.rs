@@ -27,6 +27,10 @@ use crate::{
     Timeouts,
 };
 
+/// Messages read from the desktop while the person decides (a shutdown is the one that
+/// matters); beyond them the rest wait in the tunnel.
+const MAX_READ_WHILE_DECIDING: usize = 8;
+
 /// How long a polite close may take before the connection is simply dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -280,12 +284,13 @@ impl<'a> Session<'a> {
                 .iter()
                 .any(|e| matches!(e, PhoneEvent::UserPrompted { .. }));
             let delay = self.config.behavior.answer_delay;
+            let deciding = prompted && !delay.is_zero() && result.is_ok();
             let mut later = Vec::new();
-            if prompted && !delay.is_zero() && result.is_ok() && self.channel.end().is_some() {
+            if deciding && self.channel.end().is_some() {
                 // The phone already decided to close without answering (no answer, iOS
                 // cancel): it does so once the person's time is up, whatever the desktop does.
                 tokio::time::sleep(delay).await;
-            } else if prompted && !delay.is_zero() && result.is_ok() {
+            } else if deciding {
                 // The person is still deciding: a desktop that cancels meanwhile dismisses
                 // the prompt, and the answer the channel prepared is never sent.
                 match self.watch_while_deciding(delay).await? {
@@ -314,7 +319,7 @@ impl<'a> Session<'a> {
     async fn watch_while_deciding(&mut self, delay: Duration) -> Result<Deciding> {
         let until = tokio::time::Instant::now() + delay;
         let mut later = Vec::new();
-        loop {
+        for _ in 0..MAX_READ_WHILE_DECIDING {
             let socket = self.socket.as_mut().ok_or(PhoneError::SessionEnded)?;
             let received = tokio::select! {
                 received = socket.recv() => received.map_err(PhoneError::Tunnel)?,
@@ -325,13 +330,20 @@ impl<'a> Session<'a> {
                 self.socket = None;
                 return Ok(Deciding::DesktopLeft(self.channel.on_close()));
             };
-            later.extend(self.channel.on_message(&message)?);
+            match self.channel.on_message(&message) {
+                Ok(outgoing) => later.extend(outgoing),
+                Err(e) => return Ok(Deciding::DesktopLeft(Err(e))),
+            }
             if self.channel.end().is_some() {
                 tracing::info!("phone: the desktop ended the session while the person decided");
                 let result = self.send_all(later).await.map(|_| ());
                 return Ok(Deciding::DesktopLeft(result));
             }
         }
+        // A desktop that keeps talking is left to the tunnel's back-pressure until the person
+        // answers, so what it makes the phone say cannot pile up here.
+        tokio::time::sleep_until(until).await;
+        Ok(Deciding::Answered(later))
     }
 
     /// The desktop's next message; `None` when the tunnel closed. The channel's deadline
