@@ -4,9 +4,11 @@
 // and carries the daemon's session events to it. Closing the native port ends the host
 // process, and cabled then cancels the session and sends the phone its shutdown message.
 "use strict";
+// Chromium runs this as a service worker (limits.js imported here); Firefox as a background
+// page that lists limits.js before it.
+if (typeof importScripts === "function") importScripts("limits.js");
 const api = globalThis.browser ?? globalThis.chrome;
 const HOST = "org.cable.hybrid";
-const MAX_OPTIONS_BYTES = 256 * 1024;
 
 const ceremonies = new Map(); // ceremony id → state
 const busyTabs = new Set();
@@ -77,26 +79,6 @@ function ceremonyPort(port) {
   port.onDisconnect.addListener(() => {
     if (state && !state.done) abort(state, "navigated");
   });
-}
-
-// Options come from bridge.js, which any script of the page can bypass: anything larger or
-// deeper than WebAuthn JSON ever is (a few levels) is refused here, before it is serialised.
-const MAX_DEPTH = 16;
-function unreadable(options) {
-  if (!options || typeof options !== "object") return "The request has no options.";
-  const stack = [[options, 1]];
-  while (stack.length) {
-    const [value, depth] = stack.pop();
-    if (depth > MAX_DEPTH) return "The request's options are nested too deeply.";
-    for (const v of Object.values(value)) if (v && typeof v === "object") stack.push([v, depth + 1]);
-  }
-  let text;
-  try {
-    text = JSON.stringify(options);
-  } catch {
-    return "The request's options cannot be read.";
-  }
-  return text.length > MAX_OPTIONS_BYTES ? "The request's options are too large." : null;
 }
 
 function rpIdOf(s) {

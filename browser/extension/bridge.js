@@ -25,6 +25,9 @@
       return;
     }
     if (m.type !== "ceremony" || ports.has(m.id)) return;
+    // Checked before the browser serialises them for the background (limits.js).
+    const refused = unreadable(m.options);
+    if (refused) return reply(m.id, { error: { name: "NotAllowedError", message: refused } });
     let port;
     try {
       port = api.runtime.connect({ name: "ceremony" });

@@ -252,7 +252,7 @@ test("options of megabytes are refused, not carried", async () => {
   assert.equal(out, "NotAllowedError: The request's options are too large.");
 });
 
-test("a page that skips page.js and posts deep or cyclic options to the bridge is refused", async () => {
+test("a page that skips page.js and posts deep, cyclic or shared options to the bridge is refused", async () => {
   const answers = await page.evaluate(() => {
     const ask = (id, options) => new Promise((ok) => {
       window.addEventListener("message", (ev) => {
@@ -264,7 +264,15 @@ test("a page that skips page.js and posts deep or cyclic options to the bridge i
     for (let i = 0; i < 200; i++) deep = { a: deep };
     const cyclic = { rp: { name: "x" } };
     cyclic.rp.self = cyclic;
-    return Promise.all([ask("deep", { rp: { name: "x" }, user: deep }), ask("cyclic", cyclic)]);
+    // One object shared a thousand times per level: serialising it would never end.
+    const shared = { rp: { name: "x" } };
+    let level = shared;
+    for (let i = 0; i < 12; i++) {
+      const next = {};
+      for (let k = 0; k < 1000; k++) level[`k${k}`] = next;
+      level = next;
+    }
+    return Promise.all([ask("deep", { rp: { name: "x" }, user: deep }), ask("cyclic", cyclic), ask("shared", shared)]);
   });
   for (const a of answers) assert.match(a, /^NotAllowedError: The request's options (are nested too deeply|cannot be read)/);
 });
