@@ -96,6 +96,12 @@ fn ready(adapters: &[&str]) -> RadioState {
     }
 }
 
+fn off(adapters: &[&str]) -> RadioState {
+    RadioState::Down(RadioDown::Off {
+        adapters: adapters.iter().map(|a| a.to_string()).collect(),
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bluetooth_scanner_against_python_dbusmock() {
     let Some(mut bluez) = MockBluez::start() else {
@@ -150,12 +156,7 @@ async fn an_adapter_switched_off_and_on_mid_scan(bluez: &mut MockBluez, rfkill: 
     let mut scan = start(AdapterChoice::All, rfkill).await;
     assert_eq!(scan.radio_state(), ready(&["hci0"]));
     bluez.power("hci0", false);
-    assert_eq!(
-        next_radio(&mut scan).await,
-        RadioState::Down(RadioDown::Off {
-            adapters: vec!["hci0".into()]
-        })
-    );
+    assert_eq!(next_radio(&mut scan).await, off(&["hci0"]));
     bluez.power("hci0", true);
     assert_eq!(next_radio(&mut scan).await, ready(&["hci0"]));
     // Scanning again: a phone that appears now is heard.
@@ -221,12 +222,7 @@ async fn rfkill_and_no_adapter_at_first(bluez: &mut MockBluez, rfkill: &Rfkill) 
     );
     // `rfkill unblock bluetooth`: the adapter is merely off now, then switched on.
     rfkill.set("hci0", false);
-    assert_eq!(
-        next_radio(&mut scan).await,
-        RadioState::Down(RadioDown::Off {
-            adapters: vec!["hci0".into()]
-        })
-    );
+    assert_eq!(next_radio(&mut scan).await, off(&["hci0"]));
     bluez.power("hci0", true);
     assert_eq!(next_radio(&mut scan).await, ready(&["hci0"]));
     scan.stop().await.unwrap();
